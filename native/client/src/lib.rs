@@ -1,0 +1,1 @@
+//! Curvine client (in progress).
