@@ -160,7 +160,9 @@ impl ErrorBlob {
         }
         let raw_kind = i32::from_be_bytes([data[0], data[1], data[2], data[3]]);
         let msg_len = u32::from_be_bytes([data[4], data[5], data[6], data[7]]) as usize;
-        let msg = data.get(8..8usize.checked_add(msg_len).ok_or_else(bad)?).ok_or_else(bad)?;
+        let msg = data
+            .get(8..8usize.checked_add(msg_len).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
         Ok(ErrorBlob {
             raw_kind,
             message: String::from_utf8_lossy(msg).into_owned(),

@@ -93,7 +93,9 @@ impl FrameHead {
     /// Checks the lengths the way Curvine's readers do: only the data
     /// section is bounded; the header may be of any size.
     pub fn decode(bytes: &[u8; PREFIX_LEN]) -> Result<FrameHead, FrameError> {
-        let word = |at: usize| i32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let word = |at: usize| {
+            i32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let total_len = word(0);
         let header_len = word(4);
         let data_len = total_len as i64 - header_len as i64 - HEAD_LEN as i64;
@@ -132,7 +134,13 @@ pub struct Frame {
 
 impl Frame {
     /// A request frame (response part undefined).
-    pub fn request(code: i8, request: RequestStatus, req_id: i64, seq_id: i32, header: Vec<u8>) -> Frame {
+    pub fn request(
+        code: i8,
+        request: RequestStatus,
+        req_id: i64,
+        seq_id: i32,
+        header: Vec<u8>,
+    ) -> Frame {
         Frame {
             code,
             status: status::pack(request, ResponseStatus::Undefined),
@@ -234,7 +242,12 @@ impl Frame {
 
 /// Writes one frame from its parts without joining them first, so a large
 /// data section is not copied.
-pub fn write_frame<W: Write>(w: &mut W, head: &FrameHead, header: &[u8], data: &[u8]) -> io::Result<()> {
+pub fn write_frame<W: Write>(
+    w: &mut W,
+    head: &FrameHead,
+    header: &[u8],
+    data: &[u8],
+) -> io::Result<()> {
     debug_assert_eq!(head.header_len, header.len());
     debug_assert_eq!(head.data_len, data.len());
     if data.len() > MAX_DATA_LEN {
@@ -292,7 +305,13 @@ mod tests {
     #[test]
     fn exists_request_matches_hand_computed_bytes() {
         let header = crate::encode_message(&ExistsRequest { path: "/a".into() });
-        let frame = Frame::request(RpcCode::Exists.as_i8(), RequestStatus::Rpc, R, RPC_SEQ_ID, header);
+        let frame = Frame::request(
+            RpcCode::Exists.as_i8(),
+            RequestStatus::Rpc,
+            R,
+            RPC_SEQ_ID,
+            header,
+        );
         let expected: Vec<u8> = [
             &[0x00, 0x00, 0x00, 0x16][..], // total_len 22
             &[0x00, 0x00, 0x00, 0x04],     // header_len 4
@@ -308,14 +327,32 @@ mod tests {
 
     #[test]
     fn success_and_error_replies_match_hand_computed_bytes() {
-        let req = Frame::request(RpcCode::Exists.as_i8(), RequestStatus::Rpc, R, RPC_SEQ_ID, vec![]).head();
-        let ok = Frame::reply_to(&req, crate::encode_message(&ExistsResponse { exists: true }), vec![]);
+        let req = Frame::request(
+            RpcCode::Exists.as_i8(),
+            RequestStatus::Rpc,
+            R,
+            RPC_SEQ_ID,
+            vec![],
+        )
+        .head();
+        let ok = Frame::reply_to(
+            &req,
+            crate::encode_message(&ExistsResponse { exists: true }),
+            vec![],
+        );
         let mut expected = vec![0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x02, 0x09, 0x01];
         expected.extend_from_slice(&R.to_be_bytes());
         expected.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 0x08, 0x01]);
         assert_eq!(ok.encode(), expected);
 
-        let stat = Frame::request(RpcCode::FileStatus.as_i8(), RequestStatus::Rpc, R, RPC_SEQ_ID, vec![]).head();
+        let stat = Frame::request(
+            RpcCode::FileStatus.as_i8(),
+            RequestStatus::Rpc,
+            R,
+            RPC_SEQ_ID,
+            vec![],
+        )
+        .head();
         let err = Frame::error_reply_to(&stat, &ErrorBlob::new(ErrorKind::FileNotFound, "M"));
         let mut expected = vec![0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00, 0x00, 0x07, 0x11];
         expected.extend_from_slice(&R.to_be_bytes());
@@ -327,7 +364,13 @@ mod tests {
 
     #[test]
     fn read_block_running_request_has_no_header_or_data() {
-        let f = Frame::request(RpcCode::ReadBlock.as_i8(), RequestStatus::Running, R, 1, vec![]);
+        let f = Frame::request(
+            RpcCode::ReadBlock.as_i8(),
+            RequestStatus::Running,
+            R,
+            1,
+            vec![],
+        );
         let mut expected = vec![0x00, 0x00, 0x00, 0x12, 0x00, 0x00, 0x00, 0x00, 0x51, 0xF3];
         expected.extend_from_slice(&R.to_be_bytes());
         expected.extend_from_slice(&[0x00, 0x00, 0x00, 0x01]);
@@ -348,11 +391,19 @@ mod tests {
 
     #[test]
     fn bad_lengths_are_refused() {
-        let mut prefix = Frame::request(9, RequestStatus::Rpc, R, -1, vec![0; 10]).head().encode();
+        let mut prefix = Frame::request(9, RequestStatus::Rpc, R, -1, vec![0; 10])
+            .head()
+            .encode();
         prefix[0..4].copy_from_slice(&5i32.to_be_bytes());
-        assert!(matches!(FrameHead::decode(&prefix), Err(FrameError::NegativeDataLen { .. })));
+        assert!(matches!(
+            FrameHead::decode(&prefix),
+            Err(FrameError::NegativeDataLen { .. })
+        ));
         prefix[0..4].copy_from_slice(&((HEAD_LEN + 10 + MAX_DATA_LEN + 1) as i32).to_be_bytes());
-        assert_eq!(FrameHead::decode(&prefix), Err(FrameError::DataTooLarge(MAX_DATA_LEN + 1)));
+        assert_eq!(
+            FrameHead::decode(&prefix),
+            Err(FrameError::DataTooLarge(MAX_DATA_LEN + 1))
+        );
         // A header far larger than 16 MiB is allowed.
         prefix[0..4].copy_from_slice(&((HEAD_LEN + 40_000_000) as i32).to_be_bytes());
         prefix[4..8].copy_from_slice(&40_000_000i32.to_be_bytes());

@@ -69,11 +69,23 @@ mod tests {
         assert_eq!(request(RequestStatus::Running), 0xF3);
         assert_eq!(request(RequestStatus::Cancel), 0xF4);
         assert_eq!(request(RequestStatus::Complete), 0xF5);
-        assert_eq!(pack(RequestStatus::Rpc, ResponseStatus::Success) as u8, 0x01);
-        assert_eq!(pack(RequestStatus::Complete, ResponseStatus::Success) as u8, 0x05);
+        assert_eq!(
+            pack(RequestStatus::Rpc, ResponseStatus::Success) as u8,
+            0x01
+        );
+        assert_eq!(
+            pack(RequestStatus::Complete, ResponseStatus::Success) as u8,
+            0x05
+        );
         assert_eq!(pack(RequestStatus::Rpc, ResponseStatus::Error) as u8, 0x11);
-        assert_eq!(pack(RequestStatus::Running, ResponseStatus::Error) as u8, 0x13);
-        assert_eq!(pack(RequestStatus::Undefined, ResponseStatus::Success) as u8, 0xFF);
+        assert_eq!(
+            pack(RequestStatus::Running, ResponseStatus::Error) as u8,
+            0x13
+        );
+        assert_eq!(
+            pack(RequestStatus::Undefined, ResponseStatus::Success) as u8,
+            0xFF
+        );
     }
 
     #[test]
@@ -84,8 +96,14 @@ mod tests {
                 assert_eq!(pack(req, resp) as u8, byte);
             }
         }
-        assert_eq!(unpack(0xF1u8 as i8), (RequestStatus::Rpc, ResponseStatus::Undefined));
+        assert_eq!(
+            unpack(0xF1u8 as i8),
+            (RequestStatus::Rpc, ResponseStatus::Undefined)
+        );
         assert_eq!(unpack(0x12), (RequestStatus::Open, ResponseStatus::Error));
-        assert_eq!(unpack(0x27), (RequestStatus::Undefined, ResponseStatus::Undefined));
+        assert_eq!(
+            unpack(0x27),
+            (RequestStatus::Undefined, ResponseStatus::Undefined)
+        );
     }
 }
