@@ -1,0 +1,95 @@
+# curvine-py: build, test, demo and benchmark from a fresh Debian machine.
+#
+#   make demo    build everything, start a mini cluster, mount it through
+#                curvine-fluid and list the mounted dataset
+#   make test    cargo tests of the native crates, then pytest
+#   make bench   sequential read/write throughput against the mini cluster
+#
+# Stamps under build/ keep a second run from redoing finished steps.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMPS := build/stamps
+CARGO ?= cargo
+
+MINI_BIN := curvine_py/_bin/curvine-mini
+
+# Every input of the native parts, so that an edit rebuilds what it touches.
+WIRE_SRC := $(shell find native/wire -type f \( -name '*.rs' -o -name '*.proto' \
+	-o -name 'Cargo.toml' \) 2>/dev/null)
+CLIENT_SRC := $(shell find native/client -type f \( -name '*.rs' \
+	-o -name 'Cargo.toml' \) 2>/dev/null)
+LIB_SRC := $(shell find native/libcurvine -type f \( -name '*.rs' -o -name '*.h' \
+	-o -name '*.toml' \) 2>/dev/null)
+MINI_SRC := $(shell find native/mini -type f \( -name '*.rs' \
+	-o -name 'Cargo.toml' \) 2>/dev/null)
+NATIVE_COMMON := native/Cargo.toml $(wildcard native/Cargo.lock)
+
+.PHONY: help deps build test test-native test-python demo bench
+
+help:
+	@echo "make demo   build, start a mini cluster, mount it and list the dataset"
+	@echo "make test   run the native and the Python tests"
+	@echo "make bench  print read/write throughput against the mini cluster"
+
+# Debian packages: protoc for prost-build, fusermount3 and libfuse3 for mfusepy.
+$(STAMPS)/apt:
+	@mkdir -p $(STAMPS)
+	@missing=""; \
+	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
+	{ command -v fusermount3 >/dev/null && \
+	  /sbin/ldconfig -p | grep -q 'libfuse3\.so\.3'; } || missing="$$missing fuse3"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq; \
+	  apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+# The virtual environment, with the build tools the editable install needs.
+$(STAMPS)/venv:
+	@mkdir -p $(STAMPS)
+	[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q "maturin>=1.5,<2" "cffi>=1.16"
+	@touch $@
+
+# The mini cluster binary, shipped inside the package so tests and the demo find it.
+$(MINI_BIN): $(STAMPS)/apt $(WIRE_SRC) $(MINI_SRC) $(NATIVE_COMMON)
+	cd native && $(CARGO) build --release -p curvine-mini
+	@mkdir -p $(dir $@)
+	install -m 0755 native/target/release/curvine-mini $@
+
+# libcurvine and the cffi module, installed editable with the test extras.
+$(STAMPS)/python: $(STAMPS)/venv $(STAMPS)/apt $(MINI_BIN) pyproject.toml \
+		$(WIRE_SRC) $(CLIENT_SRC) $(LIB_SRC) $(NATIVE_COMMON)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release \
+		--extras test,fuse
+	@touch $@
+
+deps: $(STAMPS)/apt $(STAMPS)/venv
+
+build: $(STAMPS)/python
+
+test: test-native test-python
+
+test-native: $(STAMPS)/apt
+	cd native && $(CARGO) test --workspace
+
+# pytest's exit 5 means it collected nothing, which is a broken suite here.
+test-python: build
+	@status=0; $(VPY) -m pytest || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; \
+	exit $$status
+
+demo: build
+	$(VPY) scripts/demo.py
+
+bench: build
+	$(VPY) benchmarks/throughput.py
