@@ -1,0 +1,253 @@
+"""curvine-py-fuse mounted over a real mini cluster, looked at through the kernel."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from curvine_py.testing import MiniCluster
+
+
+def _fuse_unusable_reason() -> str | None:
+    try:
+        fd = os.open("/dev/fuse", os.O_RDWR)
+    except OSError as e:
+        return f"/dev/fuse is not usable here: {e.strerror}"
+    os.close(fd)
+    if shutil.which("fusermount3") is None:
+        return "fusermount3 is not installed (Debian package fuse3)"
+    try:
+        import mfusepy  # noqa: F401
+    except (ImportError, OSError) as e:
+        return f"mfusepy cannot load libfuse3: {e}"
+    return None
+
+
+_REASON = _fuse_unusable_reason()
+pytestmark = [
+    pytest.mark.fuse,
+    pytest.mark.skipif(_REASON is not None, reason=_REASON or ""),
+]
+
+MOUNT_WAIT_S = 30.0
+
+
+def _fuse_cmd(*args: str | os.PathLike[str]) -> list[str]:
+    return [sys.executable, "-m", "curvine_py.fuse", *map(str, args)]
+
+
+def _wait_mounted(mnt: Path, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + MOUNT_WAIT_S
+    while time.monotonic() < deadline:
+        if os.path.ismount(mnt):
+            return
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"curvine-py-fuse exited {proc.returncode}: {err.decode()}")
+        time.sleep(0.05)
+    pytest.fail(f"{mnt} was not mounted within {MOUNT_WAIT_S} s")
+
+
+def _unmount(mnt: Path, proc: subprocess.Popen[bytes]) -> int:
+    if os.path.ismount(mnt):
+        subprocess.run(["fusermount3", "-u", str(mnt)], check=True)
+    return proc.wait(timeout=30)
+
+
+@pytest.fixture
+def cluster() -> Iterator[MiniCluster]:
+    with MiniCluster() as mc:
+        yield mc
+
+
+@pytest.fixture
+def dataset(cluster: MiniCluster) -> Iterator[MiniCluster]:
+    with cluster.client() as client:
+        client.mkdir("/data/train/shard-0", parents=True)
+        client.mkdir("/data/train/shard-1", parents=True)
+        client.mkdir("/data/eval", parents=True)
+        client.mkdir("/elsewhere", parents=True)
+    yield cluster
+
+
+def _write_conf(path: Path, endpoints: str, fs_path: str, mnt: Path) -> Path:
+    lines = []
+    for ep in endpoints.split(","):
+        host, port = ep.rsplit(":", 1)
+        lines += [
+            "[[client.master_addrs]]",
+            f'hostname = "{host}"',
+            f"port = {port}",
+            "",
+        ]
+    lines += ["[fuse]", f'fs_path = "{fs_path}"', f'mnt_path = "{mnt}"', ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def test_listing_and_stat_through_the_kernel_match_the_cluster(
+    dataset: MiniCluster, tmp_path: Path
+) -> None:
+    mnt = tmp_path / "mnt"
+    conf = _write_conf(
+        tmp_path / "curvine-cluster.toml", dataset.master_endpoints, "/data", mnt
+    )
+    proc = subprocess.Popen(
+        _fuse_cmd(
+            "--conf",
+            conf,
+            "--mnt-number",
+            "1",
+            "--io-threads",
+            "4",
+            "--worker-threads",
+            "8",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_mounted(mnt, proc)
+
+        with dataset.client() as client:
+            assert sorted(os.listdir(mnt)) == sorted(client.listdir("/data"))
+            assert sorted(os.listdir(mnt / "train")) == ["shard-0", "shard-1"]
+
+            remote = client.stat("/data/train")
+            local = os.stat(mnt / "train")
+            assert local.st_mode & 0o170000 == 0o040000
+            assert int(local.st_mtime) == int(remote.mtime)
+
+            vfs = os.statvfs(mnt)
+            info = client.info()
+            assert vfs.f_blocks * vfs.f_frsize == info.capacity // 4096 * 4096
+            assert vfs.f_bavail * vfs.f_frsize == info.available // 4096 * 4096
+
+        with pytest.raises(FileNotFoundError):
+            os.stat(mnt / "missing")
+        with pytest.raises(OSError) as refused:
+            os.mkdir(mnt / "new-dir")
+        assert refused.value.errno == errno.EROFS
+    finally:
+        code = _unmount(mnt, proc)
+
+    assert code == 0, proc.stderr.read().decode() if proc.stderr else ""
+    assert not os.path.ismount(mnt)
+
+
+def test_flags_override_the_config_and_sigterm_unmounts(
+    dataset: MiniCluster, tmp_path: Path
+) -> None:
+    mnt = tmp_path / "mnt"
+    conf = _write_conf(
+        tmp_path / "curvine-cluster.toml",
+        "127.0.0.1:1",
+        "/elsewhere",
+        tmp_path / "unused",
+    )
+    proc = subprocess.Popen(
+        _fuse_cmd(
+            "--conf",
+            conf,
+            "--master-addrs",
+            dataset.master_endpoints,
+            "--fs-path",
+            "/data/train",
+            "--mnt-path",
+            mnt,
+            "--io-threads",
+            "1",
+            "-o",
+            "default_permissions",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_mounted(mnt, proc)
+        assert sorted(os.listdir(mnt)) == ["shard-0", "shard-1"]
+        assert not (tmp_path / "unused").exists()
+
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    finally:
+        _unmount(mnt, proc)
+
+    assert code == 0
+    assert not os.path.ismount(mnt)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--mnt-number", "2"], "--mnt-number 2"),
+        (["-o", "rw"], "-o rw"),
+        (["--io-threads", "0"], "--io-threads 0"),
+        (["--fs-path", "relative"], "--fs-path 'relative'"),
+    ],
+)
+def test_bad_flags_are_refused_with_one_line(
+    dataset: MiniCluster, tmp_path: Path, extra: list[str], expected: str
+) -> None:
+    mnt = tmp_path / "mnt"
+    result = subprocess.run(
+        _fuse_cmd(
+            "--master-addrs",
+            dataset.master_endpoints,
+            "--mnt-path",
+            mnt,
+            "--conf",
+            tmp_path / "absent.toml",
+            *extra,
+        ),
+        check=False,
+        capture_output=True,
+        timeout=60,
+    )
+
+    err = result.stderr.decode()
+    assert result.returncode == 2
+    assert expected in err
+    assert "Traceback" not in err
+    assert not os.path.ismount(mnt)
+
+
+def test_a_missing_dataset_path_or_busy_mount_point_is_refused(
+    dataset: MiniCluster, tmp_path: Path
+) -> None:
+    mnt = tmp_path / "mnt"
+    missing = subprocess.run(
+        _fuse_cmd(
+            "--master-addrs",
+            dataset.master_endpoints,
+            "--mnt-path",
+            mnt,
+            "--fs-path",
+            "/no/such/dataset",
+        ),
+        check=False,
+        capture_output=True,
+        timeout=60,
+    )
+    assert missing.returncode == 1
+    assert "/no/such/dataset" in missing.stderr.decode()
+    assert "Traceback" not in missing.stderr.decode()
+    assert not os.path.ismount(mnt)
+
+    (mnt / "left-over").write_text("x")
+    busy = subprocess.run(
+        _fuse_cmd("--master-addrs", dataset.master_endpoints, "--mnt-path", mnt),
+        check=False,
+        capture_output=True,
+        timeout=60,
+    )
+    assert busy.returncode == 2
+    assert "not empty" in busy.stderr.decode()
