@@ -1,0 +1,191 @@
+//! The client handle and its metadata calls.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use wire::proto;
+use wire::RpcCode;
+
+use crate::conf::ClientConf;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use crate::master::MasterClient;
+
+/// Protocol version this client speaks, sent in the version handshake.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What GetFilesystemInfo returned, and which master said it.
+pub struct FsInfo {
+    pub leader: Endpoint,
+    pub info: proto::GetFilesystemInfoResponse,
+}
+
+/// A connection to one Curvine cluster. Safe to share between threads.
+pub struct Client {
+    conf: ClientConf,
+    master: MasterClient,
+    /// The lease id of this client's writers.
+    client_name: String,
+    handshake_sent: AtomicBool,
+}
+
+impl Client {
+    /// Checks the settings; contacts nobody until the first call.
+    pub fn new(conf: ClientConf) -> Result<Client> {
+        conf.validate()?;
+        let master = MasterClient::new(&conf);
+        let client_name = format!("curvine-py-{:016x}", crate::connection::fresh_req_id());
+        Ok(Client {
+            conf,
+            master,
+            client_name,
+            handshake_sent: AtomicBool::new(false),
+        })
+    }
+
+    pub fn conf(&self) -> &ClientConf {
+        &self.conf
+    }
+
+    pub fn master(&self) -> &MasterClient {
+        &self.master
+    }
+
+    pub fn client_name(&self) -> &str {
+        &self.client_name
+    }
+
+    /// One request/reply with the leader, errors tagged with `path`.
+    pub(crate) fn rpc<Req, Resp>(&self, code: RpcCode, req: &Req, path: Option<&str>) -> Result<Resp>
+    where
+        Req: prost::Message,
+        Resp: prost::Message + Default,
+    {
+        let tag = |e: Error| match path {
+            Some(p) => e.with_path(p),
+            None => e,
+        };
+        let reply = self
+            .master
+            .call(code, wire::encode_message(req))
+            .map_err(tag)?;
+        wire::decode_message(&reply.header).map_err(|e| {
+            tag(Error::protocol(format!("undecodable {code:?} reply: {e}"))
+                .with_endpoint(reply.endpoint.to_string()))
+        })
+    }
+
+    /// Cluster capacity, workers and the leader. The first call of a
+    /// session carries this client's version.
+    pub fn fs_info(&self) -> Result<FsInfo> {
+        let first = !self.handshake_sent.swap(true, Ordering::AcqRel);
+        let req = proto::GetFilesystemInfoRequest {
+            component_info: first.then(component_info),
+        };
+        let reply = self
+            .master
+            .call(RpcCode::GetFilesystemInfo, wire::encode_message(&req));
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(e) => {
+                if first {
+                    self.handshake_sent.store(false, Ordering::Release);
+                }
+                return Err(e);
+            }
+        };
+        let info = wire::decode_message(&reply.header).map_err(|e| {
+            Error::protocol(format!("undecodable GetFilesystemInfo reply: {e}"))
+                .with_endpoint(reply.endpoint.to_string())
+        })?;
+        Ok(FsInfo {
+            leader: reply.endpoint,
+            info,
+        })
+    }
+
+    pub fn stat(&self, path: &str) -> Result<proto::FileStatusProto> {
+        check_path(path)?;
+        let req = proto::GetFileStatusRequest { path: path.into() };
+        let resp: proto::GetFileStatusResponse = self.rpc(RpcCode::FileStatus, &req, Some(path))?;
+        Ok(resp.status)
+    }
+
+    pub fn exists(&self, path: &str) -> Result<bool> {
+        check_path(path)?;
+        let req = proto::ExistsRequest { path: path.into() };
+        let resp: proto::ExistsResponse = self.rpc(RpcCode::Exists, &req, Some(path))?;
+        Ok(resp.exists)
+    }
+
+    /// Every entry of a directory (a file lists as itself).
+    pub fn list(&self, path: &str) -> Result<Vec<proto::FileStatusProto>> {
+        check_path(path)?;
+        let req = proto::ListStatusRequest {
+            path: path.into(),
+            need_location: false,
+        };
+        let resp: proto::ListStatusResponse = self.rpc(RpcCode::ListStatus, &req, Some(path))?;
+        Ok(resp.statuses)
+    }
+
+    /// Creates a directory; `mode` is masked by the configured umask.
+    pub fn mkdir(
+        &self,
+        path: &str,
+        create_parent: bool,
+        mode: u32,
+    ) -> Result<proto::FileStatusProto> {
+        check_path(path)?;
+        let req = proto::MkdirRequest {
+            path: path.into(),
+            opts: proto::MkdirOptsProto {
+                create_parent,
+                mode: mode & !self.conf.umask & 0o7777,
+                x_attr: Default::default(),
+                storage_policy: self.storage_policy(),
+                owner: String::new(),
+                group: String::new(),
+            },
+        };
+        let resp: proto::MkdirResponse = self.rpc(RpcCode::Mkdir, &req, Some(path))?;
+        Ok(resp.status)
+    }
+
+    pub(crate) fn storage_policy(&self) -> proto::StoragePolicyProto {
+        proto::StoragePolicyProto {
+            storage_type: self.conf.storage_type,
+            ttl_ms: 0,
+            ttl_action: proto::TtlActionProto::None as i32,
+            ufs_mtime: 0,
+            state: proto::StorageStateProto::Cv as i32,
+        }
+    }
+}
+
+/// The version block of the handshake.
+pub fn component_info() -> proto::ComponentInfoProto {
+    proto::ComponentInfoProto {
+        component: Some("client".into()),
+        release_version: Some(env!("CARGO_PKG_VERSION").into()),
+        git_commit: None,
+        git_tag: None,
+        git_branch: None,
+        protocol_version: Some(PROTOCOL_VERSION),
+        min_protocol_version: Some(PROTOCOL_VERSION),
+        capabilities: Vec::new(),
+    }
+}
+
+/// Masters take absolute paths only; saying so here beats their generic
+/// error.
+pub fn check_path(path: &str) -> Result<()> {
+    if !path.starts_with('/') {
+        return Err(Error::invalid(format!(
+            "path {path:?} is not absolute (expected a path starting with '/')"
+        )));
+    }
+    if path.contains('\0') {
+        return Err(Error::invalid(format!("path {path:?} contains a NUL byte")));
+    }
+    Ok(())
+}
