@@ -15,14 +15,16 @@ import logging
 import os
 import posixpath
 import pwd
+import signal
 import stat as stat_mod
+import subprocess
 import sys
 import threading
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 if TYPE_CHECKING:
     from curvine_py import Client
@@ -34,6 +36,7 @@ DEFAULT_CONF = "conf/curvine-cluster.toml"
 DEFAULT_MNT_PATH = "/curvine-fuse"
 DEFAULT_FS_PATH = "/"
 STATFS_BLOCK = 4096
+DEFAULT_FUSE_THREADS = 10
 
 # Flags of Curvine's FUSE client that tune parts ours does not have. They are
 # accepted so that one command line drives either program, and logged as unused.
@@ -398,6 +401,47 @@ def _make_operations(client: Client, fs_path: str) -> Any:
     return CurvineReadOnly()
 
 
+class SignalUnmounter:
+    """Turns SIGINT, SIGTERM and SIGHUP into a lazy unmount of the mount point.
+
+    libfuse's own handlers end its loop with a failure status, which would make
+    a requested stop look like a crash. With the signals blocked in every
+    thread, one watcher takes them instead and unmounts, so that the loop ends
+    the way an external `fusermount3 -u` ends it.
+    """
+
+    SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+    def __init__(self, mountpoint: str) -> None:
+        self._mountpoint = mountpoint
+        self._done = threading.Event()
+        self.received: signal.Signals | None = None
+
+    def __enter__(self) -> Self:
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+        threading.Thread(target=self._watch, name="fuse-signals", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
+
+    def _watch(self) -> None:
+        self.received = signal.Signals(signal.sigwait(self.SIGNALS))
+        log.info("%s received; unmounting %s", self.received.name, self._mountpoint)
+
+        # A signal that lands while libfuse is still mounting finds nothing to
+        # unmount yet, so keep trying until the loop has returned.
+        while not self._done.is_set():
+            subprocess.run(
+                ["fusermount3", "-u", "-z", self._mountpoint],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
+            self._done.wait(0.2)
+
+
 def mount(client: Client, settings: MountSettings, mountpoint: str) -> None:
     """Serve the mount in the foreground until it is unmounted or signalled."""
     import mfusepy  # type: ignore[import-untyped]
@@ -411,8 +455,11 @@ def mount(client: Client, settings: MountSettings, mountpoint: str) -> None:
     options.update(settings.timeouts)
 
     nothreads = settings.io_threads == 1
-    if settings.io_threads and not nothreads:
-        options["max_threads"] = settings.io_threads
+    if not nothreads:
+        threads = settings.io_threads or DEFAULT_FUSE_THREADS
+        options["max_threads"] = threads
+        # Stated explicitly because libfuse 3.14 warns about its own default.
+        options["max_idle_threads"] = threads
     if settings.worker_threads:
         log.info(
             "--worker-threads %d has no effect: requests are served on the FUSE "
@@ -424,16 +471,19 @@ def mount(client: Client, settings: MountSettings, mountpoint: str) -> None:
         "mounting curvine:%s at %s (read-only, %s)",
         settings.fs_path,
         mountpoint,
-        "one request at a time" if nothreads else "multi-threaded",
+        "one request at a time"
+        if nothreads
+        else f"up to {options['max_threads']} request threads",
     )
-    mfusepy.FUSE(
-        _make_operations(client, settings.fs_path),
-        mountpoint,
-        foreground=True,
-        nothreads=nothreads,
-        debug=settings.debug,
-        **options,
-    )
+    with SignalUnmounter(mountpoint):
+        mfusepy.FUSE(
+            _make_operations(client, settings.fs_path),
+            mountpoint,
+            foreground=True,
+            nothreads=nothreads,
+            debug=settings.debug,
+            **options,
+        )
     log.info("unmounted %s", mountpoint)
 
 
