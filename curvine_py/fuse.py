@@ -217,7 +217,10 @@ def parse_settings(argv: Sequence[str]) -> MountSettings:
         raise UsageError(f"--fs-path {fs_path!r}: expected an absolute Curvine path")
     fs_path = posixpath.normpath(str(fs_path))
 
-    has_conf_masters = bool(conf.get("client", {}).get("master_addrs"))
+    client_conf = conf.get("client")
+    has_conf_masters = isinstance(client_conf, dict) and bool(
+        client_conf.get("master_addrs")
+    )
     if not args.master_addrs and not has_conf_masters:
         raise UsageError(
             f"no masters: {args.conf} has no [[client.master_addrs]] "
@@ -243,7 +246,7 @@ def parse_settings(argv: Sequence[str]) -> MountSettings:
         mnt_path=str(mnt_path),
         fs_path=fs_path,
         masters=args.master_addrs,
-        conf=args.conf if has_conf_masters and not args.master_addrs else None,
+        conf=args.conf if has_conf_masters else None,
         io_threads=io_threads,
         worker_threads=worker_threads,
         debug=args.debug,
@@ -527,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             mount(client, settings, mountpoint)
         finally:
             client.close()
-    except UsageError as e:
+    except (UsageError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:

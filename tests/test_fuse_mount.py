@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from curvine_py.testing import MiniCluster
 
 
@@ -62,13 +63,7 @@ def _unmount(mnt: Path, proc: subprocess.Popen[bytes]) -> int:
     return proc.wait(timeout=30)
 
 
-@pytest.fixture
-def cluster() -> Iterator[MiniCluster]:
-    with MiniCluster() as mc:
-        yield mc
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def dataset(cluster: MiniCluster) -> Iterator[MiniCluster]:
     with cluster.client() as client:
         client.mkdir("/data/train/shard-0", parents=True)
