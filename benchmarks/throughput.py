@@ -1,0 +1,165 @@
+"""Sequential read and write throughput through curvine_py, against the mini cluster.
+
+Measures, in one run on this machine:
+
+- raw loopback TCP (one connection, 1 MiB sends into a reader that discards),
+  the reference: no Curvine client can move bytes between two processes on
+  this host faster than that;
+- curvine_py writing and reading one file sequentially through ``open()``,
+  once with the worker on the client's host (short-circuit reads from the
+  block file) and once with the worker reporting another host name, which
+  forces every byte over TCP (remote path).
+
+Each figure is the best of ``--repeat`` runs, in MiB/s, with its ratio to the
+loopback figure. Run it as ``make bench`` or ``python benchmarks/throughput.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from curvine_py.testing import MiniCluster
+
+MIB = 1024 * 1024
+CHUNK = 4 * MIB
+TCP_CHUNK = 1 * MIB
+
+
+@dataclass
+class Figure:
+    """One measured throughput."""
+
+    path: str
+    op: str
+    mib_per_s: float
+    ratio_to_loopback: float | None = None
+
+
+def best_of(repeat: int, run: Callable[[], float]) -> float:
+    """The fastest of ``repeat`` runs of ``run``, which returns seconds taken."""
+    return min(run() for _ in range(repeat))
+
+
+def loopback_seconds(size: int) -> float:
+    """Seconds to push ``size`` bytes through one loopback TCP connection."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        received = 0
+
+        def drain() -> None:
+            nonlocal received
+            conn, _ = server.accept()
+            with conn:
+                buf = bytearray(TCP_CHUNK)
+                view = memoryview(buf)
+                while n := conn.recv_into(view):
+                    received += n
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        payload = os.urandom(TCP_CHUNK)
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            start = time.perf_counter()
+            sent = 0
+            while sent < size:
+                sock.sendall(payload)
+                sent += len(payload)
+            sock.shutdown(socket.SHUT_WR)
+            reader.join()
+            elapsed = time.perf_counter() - start
+    if received != sent:
+        raise RuntimeError(f"loopback reader got {received} of {sent} bytes")
+    return elapsed
+
+
+def curvine_figures(
+    label: str, cluster: MiniCluster, size: int, repeat: int
+) -> tuple[float, float]:
+    """Best write and read seconds for one file of ``size`` bytes."""
+    chunk = os.urandom(CHUNK)
+    path = f"/bench/{label}.bin"
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+
+    with cluster.client() as client:
+        client.mkdir("/bench", exist_ok=True)
+
+        def write() -> float:
+            start = time.perf_counter()
+            with client.open(path, "wb") as f:
+                written = 0
+                while written < size:
+                    written += f.write(chunk[: min(CHUNK, size - written)])
+            return time.perf_counter() - start
+
+        def read() -> float:
+            start = time.perf_counter()
+            got = 0
+            with client.open(path, "rb") as f:
+                while n := f.readinto(view):
+                    got += n
+            elapsed = time.perf_counter() - start
+            if got != size:
+                raise RuntimeError(f"{label}: read {got} of {size} bytes back")
+            return elapsed
+
+        write_s = best_of(repeat, write)
+        read_s = best_of(repeat, read)
+        client.remove(path)
+    return write_s, read_s
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=256, help="file size in MiB")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure")
+    parser.add_argument("--json", action="store_true", help="print JSON instead")
+    args = parser.parse_args(argv)
+    if args.size_mib < 1 or args.repeat < 1:
+        parser.error("--size-mib and --repeat must be at least 1")
+    size = args.size_mib * MIB
+
+    from curvine_py.client import Client
+
+    if not hasattr(Client, "open"):
+        print("benchmark: this curvine_py has no Client.open yet", file=sys.stderr)
+        return 2
+
+    def mib_s(seconds: float) -> float:
+        return size / MIB / seconds
+
+    loopback = mib_s(best_of(args.repeat, lambda: loopback_seconds(size)))
+    figures = [Figure("loopback TCP", "send", loopback, 1.0)]
+
+    for label, hostname in (("short-circuit", None), ("remote", "remote-host")):
+        with MiniCluster(worker_hostname=hostname) as cluster:
+            write_s, read_s = curvine_figures(label, cluster, size, args.repeat)
+        for op, seconds in (("write", write_s), ("read", read_s)):
+            rate = mib_s(seconds)
+            figures.append(Figure(label, op, rate, rate / loopback))
+
+    if args.json:
+        print(json.dumps([asdict(f) for f in figures], indent=2))
+        return 0
+
+    print(
+        f"sequential throughput, {args.size_mib} MiB, best of {args.repeat}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(f"{'path':<15} {'op':<6} {'MiB/s':>9} {'x loopback':>11}")
+    for f in figures:
+        ratio = "" if f.ratio_to_loopback is None else f"{f.ratio_to_loopback:.2f}"
+        print(f"{f.path:<15} {f.op:<6} {f.mib_per_s:>9.0f} {ratio:>11}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
