@@ -1,0 +1,726 @@
+"""Connecting to a Curvine cluster and its metadata calls.
+
+>>> import curvine_py
+>>> with curvine_py.connect("10.0.0.1:8995,10.0.0.2:8995") as fs:
+...     fs.mkdir("/data/raw", parents=True, exist_ok=True)
+...     print(fs.listdir("/data"))
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat as _stat
+import threading
+import tomllib
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from curvine_py import errors
+from curvine_py._native import ffi, lib
+
+__all__ = [
+    "Client",
+    "FileStatus",
+    "FsInfo",
+    "WorkerInfo",
+    "connect",
+    "parse_masters",
+]
+
+log = logging.getLogger("curvine_py")
+
+OptionValue = str | int | float | bool
+
+# FileTypeProto values and the st_mode type bits each one stands for.
+_FILE_TYPE_DIR = 0
+_FILE_TYPE_FILE = 1
+_FILE_TYPE_LINK = 2
+_TYPE_BITS = {
+    _FILE_TYPE_DIR: _stat.S_IFDIR,
+    _FILE_TYPE_FILE: _stat.S_IFREG,
+    _FILE_TYPE_LINK: _stat.S_IFLNK,
+    6: _stat.S_IFIFO,
+    7: _stat.S_IFCHR,
+    8: _stat.S_IFBLK,
+    9: _stat.S_IFSOCK,
+}
+
+# The [client] keys that carry the deadlines derived from ``timeout``.
+_RETRY_WINDOW_KEY = "rpc_retry_max_duration_ms"
+_PER_ATTEMPT_KEYS = {"conn_timeout_ms": 30_000, "rpc_timeout_ms": 120_000}
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker as the leader master reports it."""
+
+    worker_id: int
+    hostname: str
+    ip_addr: str
+    rpc_port: int
+    web_port: int
+    capacity: int
+    available: int
+    fs_used: int
+    non_fs_used: int
+    reserved_bytes: int
+    last_update: float
+
+    @property
+    def address(self) -> str:
+        """The ``ip:port`` clients connect to."""
+        return f"{self.ip_addr}:{self.rpc_port}"
+
+
+@dataclass(frozen=True)
+class FsInfo:
+    """The cluster as the leader master sees it (``Client.info()``).
+
+    ``cluster_id`` is taken from the ``cluster_id`` of the configuration file
+    given to :func:`connect`, and is None without one: Curvine's RPC does not
+    carry the cluster id. ``leader`` is the endpoint that answered;
+    ``active_master`` is the name the leader gives itself, which may differ
+    (a hostname where the client used an address).
+    """
+
+    cluster_id: str | None
+    leader: str
+    active_master: str
+    server_version: str | None
+    capacity: int
+    available: int
+    fs_used: int
+    non_fs_used: int
+    reserved_bytes: int
+    allocatable_capacity: int
+    allocatable_available: int
+    inode_dir_num: int
+    inode_file_num: int
+    block_num: int
+    live_workers: list[WorkerInfo]
+    blacklist_workers: list[WorkerInfo]
+    decommission_workers: list[WorkerInfo]
+    lost_workers: list[WorkerInfo]
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """The status of one path, shaped after ``os.stat_result`` where it can be.
+
+    ``mode`` has the type bits and the permission bits, so ``stat.S_ISDIR``
+    and friends work on it; ``permissions`` is the permission part alone.
+    Times are float seconds since the epoch. ``size`` is the length of a
+    file and 0 for a directory (``children`` counts a directory's entries).
+    """
+
+    path: str
+    name: str
+    size: int
+    is_dir: bool
+    is_file: bool
+    is_symlink: bool
+    mtime: float
+    atime: float
+    ctime: float | None
+    mode: int
+    permissions: int
+    owner: str
+    group: str
+    replicas: int
+    block_size: int
+    nlink: int
+    target: str | None
+    id: int
+    children: int
+    is_complete: bool
+    file_type: int
+
+
+def _text(ptr: Any) -> str | None:
+    if ptr == ffi.NULL:
+        return None
+    value: str = ffi.string(ptr).decode("utf-8", "surrogateescape")
+    return value
+
+
+def _worker(raw: Any) -> WorkerInfo:
+    return WorkerInfo(
+        worker_id=int(raw.worker_id),
+        hostname=_text(raw.hostname) or "",
+        ip_addr=_text(raw.ip_addr) or "",
+        rpc_port=int(raw.rpc_port),
+        web_port=int(raw.web_port),
+        capacity=int(raw.capacity),
+        available=int(raw.available),
+        fs_used=int(raw.fs_used),
+        non_fs_used=int(raw.non_fs_used),
+        reserved_bytes=int(raw.reserved_bytes),
+        last_update=int(raw.last_update_ms) / 1000.0,
+    )
+
+
+def _workers(items: Any, count: int) -> list[WorkerInfo]:
+    return [_worker(items[i]) for i in range(count)]
+
+
+def file_status(raw: Any) -> FileStatus:
+    """Convert a native ``cv_file_status`` into a :class:`FileStatus`."""
+    is_dir = bool(raw.is_dir)
+    file_type = _FILE_TYPE_DIR if is_dir else int(raw.file_type)
+    permissions = int(raw.mode) & 0o7777
+    ctime_ms = int(raw.ctime_ms)
+    return FileStatus(
+        path=_text(raw.path) or "",
+        name=_text(raw.name) or "",
+        size=0 if is_dir else int(raw.len),
+        is_dir=is_dir,
+        is_file=file_type == _FILE_TYPE_FILE,
+        is_symlink=file_type == _FILE_TYPE_LINK,
+        mtime=int(raw.mtime_ms) / 1000.0,
+        atime=int(raw.atime_ms) / 1000.0,
+        ctime=None if ctime_ms < 0 else ctime_ms / 1000.0,
+        mode=_TYPE_BITS.get(file_type, _stat.S_IFREG) | permissions,
+        permissions=permissions,
+        owner=_text(raw.owner) or "",
+        group=_text(raw.group) or "",
+        replicas=int(raw.replicas),
+        block_size=int(raw.block_size),
+        nlink=int(raw.nlink),
+        target=_text(raw.target),
+        id=int(raw.id),
+        children=int(raw.children_num),
+        is_complete=bool(raw.is_complete),
+        file_type=file_type,
+    )
+
+
+def check_path(path: str | os.PathLike[str], what: str = "path") -> str:
+    """Return ``path`` as an absolute Curvine path string, or refuse it."""
+    value = os.fspath(path)
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str or os.PathLike[str], got {value!r}")
+    if not value.startswith("/"):
+        raise ValueError(f"{what} must be absolute (start with '/'), got {value!r}")
+    if "\0" in value:
+        raise ValueError(f"{what} must not contain NUL, got {value!r}")
+
+    # Curvine refuses a trailing slash; "/a/b/" means "/a/b" to a caller.
+    stripped = value.rstrip("/")
+    return stripped or "/"
+
+
+def _encode(path: str) -> bytes:
+    try:
+        return path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise ValueError(f"path is not valid UTF-8: {path!r}") from None
+
+
+def _endpoint(token: str) -> str:
+    text = token.strip()
+    if not text:
+        raise ValueError(
+            "empty master endpoint in the list (two commas, or a stray one?)"
+        )
+
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise ValueError(
+                f"master endpoint {token!r} is not '[ipv6]:port' (missing ']:')"
+            )
+        port_text = rest[1:]
+        shown = f"[{host}]"
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ValueError(f"master endpoint {token!r} has no port (want host:port)")
+        if ":" in host:
+            raise ValueError(
+                f"master endpoint {token!r}: write an IPv6 address as [addr]:port"
+            )
+        shown = host
+
+    if not host:
+        raise ValueError(f"master endpoint {token!r} has no host (want host:port)")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(
+            f"master endpoint {token!r}: port {port_text!r} is not a number "
+            "from 1 to 65535"
+        )
+    return f"{shown}:{int(port_text)}"
+
+
+def parse_masters(masters: str | Sequence[str]) -> list[str]:
+    """Parse ``"host:port,host:port"`` (or a list of ``host:port``) into a list.
+
+    Every token is checked; a bad one is refused with a ValueError naming it.
+    """
+    if isinstance(masters, str):
+        tokens = masters.split(",")
+    else:
+        tokens = []
+        for item in masters:
+            if not isinstance(item, str):
+                raise TypeError(f"master endpoints must be str, got {item!r}")
+            tokens.append(item)
+    if not tokens or (len(tokens) == 1 and not tokens[0].strip()):
+        raise ValueError("no master endpoint given (want 'host:port[,host:port...]')")
+
+    found: list[str] = []
+    for token in tokens:
+        endpoint = _endpoint(token)
+        if endpoint not in found:
+            found.append(endpoint)
+    return found
+
+
+def _option_text(key: str, value: object, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise ValueError(
+        f"{where}: client option {key!r} must be a string, number or boolean, "
+        f"got {value!r}"
+    )
+
+
+class _Conf:
+    """What a curvine-cluster.toml contributes to a connection."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            with self.path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{self.path}: not valid TOML: {exc}") from None
+
+        self.cluster_id: str | None = None
+        raw_id = data.get("cluster_id")
+        if raw_id is not None:
+            self.cluster_id = str(raw_id)
+
+        section = data.get("client", {})
+        if not isinstance(section, dict):
+            raise TypeError(f"{self.path}: [client] must be a table")
+        self.masters = self._masters(data, section)
+        self.options = {
+            key: value
+            for key, value in section.items()
+            if key != "master_addrs" and not isinstance(value, (dict, list))
+        }
+
+    def _masters(self, data: dict[str, Any], section: dict[str, Any]) -> list[str]:
+        # The same order of sources as Curvine's own client, except that it
+        # never falls back to an implicit localhost.
+        entries = section.get("master_addrs") or []
+        rpc_port = data.get("master", {}).get("rpc_port", 8995)
+        if not entries:
+            journal = data.get("journal", {}).get("journal_addrs") or []
+            entries = [
+                {"hostname": item.get("hostname"), "port": rpc_port}
+                for item in journal
+                if isinstance(item, dict)
+            ]
+        if not entries and "hostname" in data.get("master", {}):
+            entries = [{"hostname": data["master"]["hostname"], "port": rpc_port}]
+        if not entries:
+            raise ValueError(
+                f"{self.path}: no master endpoints: add [[client.master_addrs]] "
+                "entries with hostname and port"
+            )
+
+        tokens = []
+        for item in entries:
+            if (
+                not isinstance(item, dict)
+                or "hostname" not in item
+                or "port" not in item
+            ):
+                raise ValueError(
+                    f"{self.path}: client.master_addrs entry {item!r} needs "
+                    "hostname and port"
+                )
+            host = str(item["hostname"])
+            if ":" in host and not host.startswith("["):
+                host = f"[{host}]"
+            tokens.append(f"{host}:{item['port']}")
+        return parse_masters(tokens)
+
+
+_LIVE_CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_LIVE_CLIENTS):
+        client._forget_parent()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Client:
+    """A connection to one Curvine cluster; make it with :func:`connect`.
+
+    The leader is found on the first call and remembered. One Client may be
+    shared by many threads: every call releases the GIL while it waits on the
+    network. After ``os.fork()`` the child opens its own native client on
+    first use and leaves its parent's sockets alone.
+    """
+
+    def __init__(
+        self,
+        masters: Sequence[str],
+        options: Mapping[str, str],
+        cluster_id: str | None = None,
+    ) -> None:
+        self.masters: tuple[str, ...] = tuple(masters)
+        self.cluster_id = cluster_id
+        self._options = dict(options)
+        self._lock = threading.Lock()
+        self._handle: Any = None
+        self._inflight = 0
+        self._closed = False
+        self._pid = os.getpid()
+
+        # Build the native client now so that a bad option fails connect().
+        self._handle = self._new_handle()
+        _LIVE_CLIENTS.add(self)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<curvine_py.Client masters={','.join(self.masters)!r} {state}>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- native handle management ---------------------------------------
+
+    def _new_handle(self) -> Any:
+        config = lib.cv_config_new()
+        if config == ffi.NULL:
+            raise MemoryError("libcurvine could not allocate a configuration")
+        try:
+            for key, value in self._options.items():
+                status = lib.cv_config_set(config, key.encode(), value.encode())
+                if status:
+                    raise errors.from_status(
+                        status,
+                        f"client option {key} = {value!r}: "
+                        f"{errors.last_error_message()}",
+                    )
+            out = ffi.new("cv_client **")
+            errors.check(lib.cv_client_new(config, out), masters=self.masters)
+        finally:
+            lib.cv_config_free(config)
+        return ffi.gc(out[0], lib.cv_client_free)
+
+    def _forget_parent(self) -> None:
+        # Runs in a forked child: the parent's native client and its sockets
+        # belong to the parent. Never free it here (its threads are gone and
+        # its sockets are shared); a fresh one is made on first use.
+        if self._handle is not None:
+            ffi.gc(self._handle, None)
+        self._handle = None
+        self._lock = threading.Lock()
+        self._inflight = 0
+        self._pid = os.getpid()
+
+    @contextmanager
+    def _native(self) -> Iterator[Any]:
+        """Lend the native client for one call, keeping it alive meanwhile."""
+        with self._lock:
+            if self._closed:
+                raise ValueError("this curvine_py Client is closed")
+            if self._pid != os.getpid():
+                self._forget_parent()
+            if self._handle is None:
+                log.debug("process %d opens its own Curvine client", os.getpid())
+                self._handle = self._new_handle()
+            self._inflight += 1
+            handle = self._handle
+        try:
+            yield handle
+        finally:
+            with self._lock:
+                self._inflight -= 1
+                if self._closed and self._inflight == 0:
+                    self._free()
+
+    def _free(self) -> None:
+        if self._handle is not None:
+            ffi.release(self._handle)
+            self._handle = None
+
+    def close(self) -> None:
+        """Release the native client and its connections. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._pid != os.getpid():
+                self._forget_parent()
+            if self._inflight == 0:
+                self._free()
+        _LIVE_CLIENTS.discard(self)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _check(
+        self, status: int, path: str | None = None, path2: str | None = None
+    ) -> None:
+        errors.check(status, path, path2, self.masters)
+
+    # -- metadata calls ----------------------------------------------------
+
+    def info(self) -> FsInfo:
+        """Ask the leader master about the cluster: capacity and workers."""
+        out = ffi.new("cv_fs_info **")
+        with self._native() as handle:
+            self._check(lib.cv_fs_info_get(handle, out))
+        raw = out[0]
+        try:
+            return FsInfo(
+                cluster_id=self.cluster_id,
+                leader=_text(raw.leader) or "",
+                active_master=_text(raw.active_master) or "",
+                server_version=_text(raw.server_version),
+                capacity=int(raw.capacity),
+                available=int(raw.available),
+                fs_used=int(raw.fs_used),
+                non_fs_used=int(raw.non_fs_used),
+                reserved_bytes=int(raw.reserved_bytes),
+                allocatable_capacity=int(raw.allocatable_capacity),
+                allocatable_available=int(raw.allocatable_available),
+                inode_dir_num=int(raw.inode_dir_num),
+                inode_file_num=int(raw.inode_file_num),
+                block_num=int(raw.block_num),
+                live_workers=_workers(raw.live_workers, raw.live_workers_len),
+                blacklist_workers=_workers(
+                    raw.blacklist_workers, raw.blacklist_workers_len
+                ),
+                decommission_workers=_workers(
+                    raw.decommission_workers, raw.decommission_workers_len
+                ),
+                lost_workers=_workers(raw.lost_workers, raw.lost_workers_len),
+            )
+        finally:
+            lib.cv_fs_info_free(raw)
+
+    def stat(self, path: str | os.PathLike[str]) -> FileStatus:
+        """Return the status of ``path`` (a symlink itself, not its target)."""
+        text = check_path(path)
+        out = ffi.new("cv_file_status **")
+        with self._native() as handle:
+            self._check(lib.cv_stat(handle, _encode(text), out), text)
+        try:
+            return file_status(out[0])
+        finally:
+            lib.cv_file_status_free(out[0])
+
+    def exists(self, path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` exists."""
+        text = check_path(path)
+        out = ffi.new("bool *")
+        with self._native() as handle:
+            self._check(lib.cv_exists(handle, _encode(text), out), text)
+        return bool(out[0])
+
+    def _list(self, path: str) -> list[FileStatus]:
+        out = ffi.new("cv_status_list **")
+        with self._native() as handle:
+            self._check(lib.cv_list(handle, _encode(path), out), path)
+        listing = out[0]
+        try:
+            return [file_status(listing.items[i]) for i in range(listing.len)]
+        finally:
+            lib.cv_status_list_free(listing)
+
+    def ls(self, path: str | os.PathLike[str]) -> list[FileStatus]:
+        """The status of every entry of the directory ``path``."""
+        text = check_path(path)
+        entries = self._list(text)
+
+        # Curvine answers a listing of a file with the file itself.
+        only = entries[0] if len(entries) == 1 else None
+        if (
+            only
+            and not only.is_dir
+            and only.path == text
+            and not self.stat(text).is_dir
+        ):
+            raise errors.from_status(
+                27, f"not a directory: {text}", text, masters=self.masters
+            )
+        return entries
+
+    def listdir(self, path: str | os.PathLike[str]) -> list[str]:
+        """The names of the entries of the directory ``path``."""
+        return [entry.name for entry in self.ls(path)]
+
+    def mkdir(
+        self,
+        path: str | os.PathLike[str],
+        parents: bool = False,
+        exist_ok: bool = False,
+        mode: int = 0o755,
+    ) -> None:
+        """Create the directory ``path``, like ``pathlib.Path.mkdir``.
+
+        ``parents`` creates missing parents; ``exist_ok`` accepts an existing
+        directory (an existing file is still a FileExistsError).
+        """
+        text = check_path(path)
+        if not 0 <= mode <= 0o7777:
+            raise ValueError(
+                f"mode must be permission bits (0 to 0o7777), got {mode:#o}"
+            )
+
+        if parents and exist_ok:
+            self._mkdir(text, True, mode)
+            return
+
+        try:
+            self._mkdir(text, False, mode)
+        except FileExistsError:
+            if exist_ok and self.stat(text).is_dir:
+                return
+            raise
+        except OSError as exc:
+            if getattr(exc, "kind", None) != 10000:
+                raise
+            if parents:
+                self._mkdir(text, True, mode)
+                return
+            self._raise_parent_problem(text, exc)
+
+    def _mkdir(self, path: str, create_parent: bool, mode: int) -> None:
+        with self._native() as handle:
+            self._check(lib.cv_mkdir(handle, _encode(path), create_parent, mode), path)
+
+    def _raise_parent_problem(self, path: str, exc: OSError) -> None:
+        # Curvine reports a missing or non-directory parent as a generic
+        # error; name it the way os.mkdir would.
+        parent = path.rsplit("/", 1)[0] or "/"
+        try:
+            parent_status = self.stat(parent)
+        except FileNotFoundError:
+            raise errors.from_status(
+                8,
+                f"parent directory {parent} does not exist ({exc.strerror})",
+                path,
+                masters=self.masters,
+            ) from exc
+        if not parent_status.is_dir:
+            raise errors.from_status(
+                10,
+                f"parent {parent} is not a directory ({exc.strerror})",
+                path,
+                masters=self.masters,
+            ) from exc
+        raise exc
+
+
+def connect(
+    masters: str | Sequence[str] | None = None,
+    conf: str | os.PathLike[str] | None = None,
+    timeout: float | None = 10.0,
+    options: Mapping[str, OptionValue] | None = None,
+) -> Client:
+    """Make a :class:`Client` for a Curvine cluster.
+
+    Parameters
+    ----------
+    masters
+        The master endpoints, ``"host:port,host:port"`` or a list of
+        ``"host:port"``. Overrides those of ``conf``.
+    conf
+        The path of a ``curvine-cluster.toml``: its ``[[client.master_addrs]]``
+        give the masters, and those of its ``[client]`` keys libcurvine knows
+        are applied (the others are skipped).
+    timeout
+        Seconds that one call may spend finding a leader, connect attempts
+        included. None keeps Curvine's own deadlines (two minutes).
+    options
+        More ``[client]`` keys, typed as in the TOML file (``"128KB"``,
+        ``30000``, ``True``); they override ``conf``. An unknown key is an
+        error here.
+
+    The cluster is contacted on the first call, not here.
+    """
+    if masters is None and conf is None:
+        raise ValueError(
+            "connect() needs masters='host:port[,host:port...]' or "
+            "conf='/path/curvine-cluster.toml'"
+        )
+
+    settings: dict[str, str] = {}
+    cluster_id = None
+    endpoints: list[str] = []
+    if conf is not None:
+        parsed = _Conf(conf)
+        cluster_id = parsed.cluster_id
+        endpoints = parsed.masters
+        settings.update(_known_options(parsed.options, str(parsed.path)))
+    if masters is not None:
+        endpoints = parse_masters(masters)
+    for key, value in (options or {}).items():
+        settings[key] = _option_text(key, value, "connect(options=...)")
+
+    if timeout is not None:
+        if timeout <= 0:
+            raise ValueError(
+                f"timeout must be a positive number of seconds, got {timeout}"
+            )
+        window = max(1, int(timeout * 1000))
+        settings[_RETRY_WINDOW_KEY] = str(window)
+        for key, default in _PER_ATTEMPT_KEYS.items():
+            current = settings.get(key, str(default))
+            limit = int(current) if current.isdigit() else window
+            settings[key] = str(min(limit, window))
+
+    settings["master_addrs"] = ",".join(endpoints)
+    log.debug("connecting to Curvine masters %s", settings["master_addrs"])
+    return Client(endpoints, settings, cluster_id)
+
+
+def _known_options(options: Mapping[str, Any], where: str) -> dict[str, str]:
+    """The [client] keys of a TOML file that libcurvine accepts."""
+    known: dict[str, str] = {}
+    config = lib.cv_config_new()
+    if config == ffi.NULL:
+        raise MemoryError("libcurvine could not allocate a configuration")
+    try:
+        for key, value in options.items():
+            text = _option_text(key, value, where)
+            status = lib.cv_config_set(config, key.encode(), text.encode())
+            if status == lib.CV_ERR_UNKNOWN_OPTION:
+                log.debug("%s: client.%s is not used by curvine_py", where, key)
+                continue
+            if status:
+                raise ValueError(
+                    f"{where}: client.{key} = {value!r}: {errors.last_error_message()}"
+                )
+            known[key] = text
+    finally:
+        lib.cv_config_free(config)
+    return known
