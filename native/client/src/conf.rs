@@ -150,10 +150,7 @@ impl ClientConf {
             _ => {
                 return Err(Error::new(
                     Code::UnknownOption,
-                    format!(
-                        "unknown client option {key:?} (known: {})",
-                        KEYS.join(", ")
-                    ),
+                    format!("unknown client option {key:?} (known: {})", KEYS.join(", ")),
                 ))
             }
         }
@@ -230,7 +227,9 @@ pub fn parse_size(key: &str, value: &str) -> Result<u64> {
         return Err(bad(key, value, expected));
     }
     if let Ok(n) = number.parse::<u64>() {
-        return n.checked_mul(scale).ok_or_else(|| bad(key, value, expected));
+        return n
+            .checked_mul(scale)
+            .ok_or_else(|| bad(key, value, expected));
     }
     let f: f64 = number.parse().map_err(|_| bad(key, value, expected))?;
     let bytes = f * scale as f64;
@@ -310,7 +309,11 @@ fn parse_storage_type(key: &str, value: &str) -> Result<i32> {
         "ufs" => Ok(3),
         "disk" => Ok(4),
         "spdk_disk" | "spdk" => Ok(5),
-        _ => Err(bad(key, value, "one of mem, ssd, hdd, ufs, disk, spdk_disk")),
+        _ => Err(bad(
+            key,
+            value,
+            "one of mem, ssd, hdd, ufs, disk, spdk_disk",
+        )),
     }
 }
 

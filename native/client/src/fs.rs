@@ -55,7 +55,12 @@ impl Client {
     }
 
     /// One request/reply with the leader, errors tagged with `path`.
-    pub(crate) fn rpc<Req, Resp>(&self, code: RpcCode, req: &Req, path: Option<&str>) -> Result<Resp>
+    pub(crate) fn rpc<Req, Resp>(
+        &self,
+        code: RpcCode,
+        req: &Req,
+        path: Option<&str>,
+    ) -> Result<Resp>
     where
         Req: prost::Message,
         Resp: prost::Message + Default,

@@ -151,7 +151,7 @@ impl MasterClient {
         failures: &mut [Option<Failure>],
     ) -> Option<(usize, Frame)> {
         let (tx, rx) = mpsc::channel();
-        for i in 0..self.inner.endpoints.len() {
+        for (i, failure) in failures.iter_mut().enumerate() {
             let inner = Arc::clone(&self.inner);
             let frame = Arc::clone(frame);
             let tx = tx.clone();
@@ -162,7 +162,7 @@ impl MasterClient {
                     let _ = tx.send((i, outcome));
                 });
             if let Err(e) = spawned {
-                failures[i] = Some(Failure::Other(format!("could not start a thread: {e}")));
+                *failure = Some(Failure::Other(format!("could not start a thread: {e}")));
             }
         }
         drop(tx);
@@ -170,7 +170,8 @@ impl MasterClient {
         loop {
             // Every attempt ends by the deadline; the grace covers the
             // threads' own wake-up.
-            let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
+            let left =
+                deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
             match rx.recv_timeout(left) {
                 Ok((i, Outcome::Final(reply))) => return Some((i, reply)),
                 Ok((i, Outcome::Retry(failure))) => failures[i] = Some(failure),
@@ -193,13 +194,12 @@ impl Inner {
         let reused = pooled.is_some();
         let mut conn = match pooled {
             Some(conn) => conn,
-            None => match Connection::connect(
-                &self.endpoints[i],
-                self.timing.conn_timeout.min(left),
-            ) {
-                Ok(conn) => conn,
-                Err(failure) => return Outcome::Retry(failure),
-            },
+            None => {
+                match Connection::connect(&self.endpoints[i], self.timing.conn_timeout.min(left)) {
+                    Ok(conn) => conn,
+                    Err(failure) => return Outcome::Retry(failure),
+                }
+            }
         };
 
         let mut result = conn.call(frame, rpc_timeout);
@@ -265,7 +265,9 @@ impl Inner {
 
     /// The error when no master gave a final answer in time.
     fn give_up(&self, start: Instant, rounds: usize, failures: &[Option<Failure>]) -> Error {
-        let timed_out = failures.iter().all(|f| f.as_ref().map_or(true, Failure::is_timeout));
+        let timed_out = failures
+            .iter()
+            .all(|f| matches!(f, None | Some(Failure::TimedOut(_))));
         let tried: Vec<String> = self
             .endpoints
             .iter()

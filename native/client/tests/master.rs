@@ -27,9 +27,12 @@ fn leader(req: &Frame) -> Option<Frame> {
     match RpcCode::from_i8(req.code) {
         Some(RpcCode::Exists) => {
             let r: proto::ExistsRequest = wire::decode_message(&req.header).unwrap();
-            ok(req, &proto::ExistsResponse {
-                exists: r.path == "/data",
-            })
+            ok(
+                req,
+                &proto::ExistsResponse {
+                    exists: r.path == "/data",
+                },
+            )
         }
         Some(RpcCode::FileStatus) => fail(req, ErrorKind::FileNotFound, "File /nope not exists"),
         Some(RpcCode::GetFilesystemInfo) => ok(
@@ -144,10 +147,19 @@ fn nobody_answering_names_every_endpoint_and_how_it_failed() {
     assert!(start.elapsed() >= Duration::from_millis(800));
     assert_eq!(e.code, Code::Unavailable);
     let m = &e.message;
-    assert!(m.contains(&format!("{refused} (connection refused)")), "{m}");
-    assert!(m.contains(&format!("{} (not the leader)", standby.addr)), "{m}");
+    assert!(
+        m.contains(&format!("{refused} (connection refused)")),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!("{} (not the leader)", standby.addr)),
+        "{m}"
+    );
     assert!(m.contains(&format!("{} (timed out", silent.addr)), "{m}");
-    assert!(m.contains("no-such-master.invalid:8995 (name did not resolve"), "{m}");
+    assert!(
+        m.contains("no-such-master.invalid:8995 (name did not resolve"),
+        "{m}"
+    );
     assert!(standby.requests() >= 2, "retried in rounds");
 }
 
