@@ -1,1 +1,1 @@
-
+"""curvine-fluid: the Fluid ThinRuntime entrypoint that mounts a Curvine path."""

@@ -1,1 +1,191 @@
-def main(): pass
+"""curvine-fluid: the Fluid ThinRuntime FUSE-pod entrypoint for Curvine.
+
+Reads Fluid's config.json, writes curvine-cluster.toml, checks the cluster
+and this machine, then execs the FUSE client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from fluid import config, launch, toml
+from fluid.checks import Checks
+from fluid.errors import EXIT_INTERNAL, EXIT_OK, CheckFailed, FluidError
+from fluid.report import Report
+from fluid.secrets import DEFAULT_SECRETS_DIR
+
+log = logging.getLogger("fluid")
+
+DEFAULT_CURVINE_HOME = Path("/opt/curvine")
+LOG_LEVEL_ENV = "CURVINE_FLUID_LOG_LEVEL"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curvine-fluid",
+        description=(
+            "Mount a Curvine path in a Fluid ThinRuntime FUSE pod: read config.json, "
+            "write curvine-cluster.toml, check the cluster, exec the FUSE client."
+        ),
+        epilog="Exit status: 0 ok, 2 usage, 3 config error, 4 failed check, "
+        "5 launch failure. See fluid/README.md.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="Fluid's config.json (default: $FLUID_RUNTIME_CONFIG_PATH, else "
+        "/etc/fluid/config/config.json, else /etc/fluid/config.json)",
+    )
+    parser.add_argument(
+        "--curvine-home",
+        metavar="DIR",
+        help="where conf/ and lib/ live (default: $CURVINE_HOME, else /opt/curvine)",
+    )
+    parser.add_argument(
+        "--fuse-bin",
+        metavar="FILE",
+        help="the FUSE client to exec (default: <curvine home>/lib/curvine-fuse)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="do everything but the exec, and print the command",
+    )
+    parser.add_argument(
+        "--report", metavar="FILE", help="also write the report as JSON to FILE"
+    )
+    parser.add_argument(
+        "--check-timeout",
+        metavar="SECONDS",
+        help="bound on each network check (default: option check-timeout, else 10)",
+    )
+    parser.add_argument(
+        "--parent-wait",
+        metavar="SECONDS",
+        help="how long to wait for the target's parent (default: option "
+        "parent-wait, else 30)",
+    )
+    parser.add_argument(
+        "--secrets-dir",
+        metavar="DIR",
+        default=str(DEFAULT_SECRETS_DIR),
+        help="where Fluid mounts encryptOptions secrets (default: %(default)s)",
+    )
+    return parser
+
+
+def _setup_logging() -> None:
+    level_name = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
+    level = getattr(logging, level_name, logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(level if isinstance(level, int) else logging.WARNING)
+
+
+def _curvine_home(args: argparse.Namespace) -> Path:
+    if args.curvine_home:
+        return Path(args.curvine_home)
+    if os.environ.get("CURVINE_HOME"):
+        return Path(os.environ["CURVINE_HOME"])
+    return DEFAULT_CURVINE_HOME
+
+
+def _run(args: argparse.Namespace, report: Report) -> int:
+    path = config.find_config(args.config, os.environ)
+    report.facts["config"] = str(path)
+    overrides = {
+        name: value
+        for name, value in (
+            ("check-timeout", args.check_timeout),
+            ("parent-wait", args.parent_wait),
+        )
+        if value is not None
+    }
+    settings = config.load(
+        path, os.environ, overrides=overrides, secrets_dir=Path(args.secrets_dir)
+    )
+    report.redactor = settings.redactor
+
+    home = _curvine_home(args)
+    fuse_bin = Path(args.fuse_bin) if args.fuse_bin else launch.default_fuse_bin(home)
+    masters = ", ".join(settings.shown_endpoints())
+    report.say(
+        f"curvine-fluid: {settings.mount_point} -> {settings.target_path} "
+        f"(Curvine path {settings.fs_path}; masters {masters})"
+    )
+    for text in settings.notes:
+        report.note(text)
+
+    conf = toml.write(settings, home)
+    report.facts["toml"] = str(conf)
+    report.say(
+        f"wrote {conf}"
+        + (" (mode 0600: it holds secrets)" if settings.has_secrets else "")
+    )
+    argv = launch.command(settings, fuse_bin, conf)
+    script = launch.write_script(argv, home, conf)
+    report.facts["command"] = argv
+    report.facts["mount_script"] = str(script)
+
+    checks = Checks(settings, fuse_bin, report.check, dry_run=args.dry_run)
+    checks.run()
+    failed = report.failed
+    if failed:
+        names = ", ".join(c.name for c in failed)
+        raise CheckFailed(
+            f"{len(failed)} check(s) failed: {names}; nothing was mounted"
+        )
+
+    command_line = shlex.join(argv)
+    if args.dry_run:
+        report.say(f"dry run: would exec {command_line}")
+        return EXIT_OK
+    report.say(f"exec {command_line}")
+    if args.report:
+        report.write_json(Path(args.report), EXIT_OK, None)
+    launch.execute(argv, launch.child_env(home, conf))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run curvine-fluid; return the exit status (it does not return on exec)."""
+    args = _parser().parse_args(argv)
+    _setup_logging()
+    report = Report(sys.stdout)
+    code, error = EXIT_OK, None
+    try:
+        code = _run(args, report)
+    except FluidError as exc:
+        code, error = exc.exit_code, report.redactor.scrub(str(exc))
+        print(f"curvine-fluid: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        code, error = EXIT_INTERNAL, "interrupted"
+        print("curvine-fluid: interrupted", file=sys.stderr)
+    # A bug: say so in one line; the traceback is there on request.
+    except Exception as exc:  # noqa: BLE001
+        code = EXIT_INTERNAL
+        error = report.redactor.scrub(f"internal error: {type(exc).__name__}: {exc}")
+        print(
+            f"curvine-fluid: {error} (set {LOG_LEVEL_ENV}=DEBUG for details)",
+            file=sys.stderr,
+        )
+        log.debug("%s", report.redactor.scrub(traceback.format_exc()))
+    if args.report:
+        try:
+            report.write_json(Path(args.report), code, error)
+        except FluidError as exc:
+            print(f"curvine-fluid: {exc}", file=sys.stderr)
+            code = code or exc.exit_code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

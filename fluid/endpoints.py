@@ -1,0 +1,151 @@
+"""Master endpoint lists as people write them, normalized or refused."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from fluid.errors import ConfigError
+
+DEFAULT_MASTER_PORT = 8995
+
+_SEPARATORS = re.compile(r"[,;\s]+")
+_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One master RPC address; ``host`` holds IPv6 literals without brackets."""
+
+    host: str
+    port: int
+
+    @property
+    def is_ipv6(self) -> bool:
+        return ":" in self.host
+
+    def __str__(self) -> str:
+        if self.is_ipv6:
+            return f"[{self.host}]:{self.port}"
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class EndpointList:
+    """The normalized endpoints and what normalizing them changed."""
+
+    endpoints: tuple[Endpoint, ...]
+    notes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return ",".join(str(e) for e in self.endpoints)
+
+
+def _describe(token: str, index: int, hidden: bool) -> str:
+    return f"entry {index}" if hidden else f"entry {index} {token!r}"
+
+
+def _check_hostname(host: str, where: str, field: str) -> str:
+    name = host.removesuffix(".")
+    if not name or len(name) > 253:
+        raise ConfigError(field, f"{where}: the host name is empty or too long")
+    for label in name.split("."):
+        if not _LABEL.match(label):
+            raise ConfigError(
+                field,
+                f"{where}: {label!r} is not a valid host name label "
+                "(letters, digits and '-', at most 63 characters)",
+            )
+    return name.lower()
+
+
+def _parse_port(text: str, where: str, field: str) -> int:
+    if not _PORT.match(text):
+        raise ConfigError(field, f"{where}: port {text!r} is not a number")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise ConfigError(field, f"{where}: port {port} is outside 1..65535")
+    return port
+
+
+def _has_port(token: str) -> bool:
+    return "]:" in token if token.startswith("[") else ":" in token
+
+
+def parse_endpoint(token: str, index: int, field: str, hidden: bool) -> Endpoint:
+    """Parse one ``host:port``, ``[v6]:port``, ``host`` or ``[v6]`` token."""
+    where = _describe(token, index, hidden)
+    if "://" in token:
+        raise ConfigError(
+            field, f"{where}: drop the scheme, write host:port (e.g. master-0:8995)"
+        )
+
+    if token.startswith("["):
+        close = token.find("]")
+        if close < 0:
+            raise ConfigError(field, f"{where}: '[' without a closing ']'")
+        literal, rest = token[1:close], token[close + 1 :]
+        try:
+            address = ipaddress.IPv6Address(literal)
+        except ValueError:
+            raise ConfigError(
+                field, f"{where}: {literal!r} is not an IPv6 address"
+            ) from None
+        if rest == "":
+            return Endpoint(str(address), DEFAULT_MASTER_PORT)
+        if not rest.startswith(":"):
+            raise ConfigError(field, f"{where}: expected ':port' after ']'")
+        return Endpoint(str(address), _parse_port(rest[1:], where, field))
+
+    if token.count(":") > 1:
+        raise ConfigError(
+            field,
+            f"{where}: write IPv6 addresses in brackets, e.g. [2001:db8::1]:8995",
+        )
+
+    host, sep, port_text = token.partition(":")
+    if sep and not port_text:
+        raise ConfigError(field, f"{where}: the port after ':' is missing")
+    if not host:
+        raise ConfigError(field, f"{where}: the host before ':' is missing")
+    port = _parse_port(port_text, where, field) if sep else DEFAULT_MASTER_PORT
+
+    try:
+        return Endpoint(str(ipaddress.IPv4Address(host)), port)
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9.]+", host):
+        raise ConfigError(field, f"{where}: {host!r} is not a valid IPv4 address")
+    return Endpoint(_check_hostname(host, where, field), port)
+
+
+def parse_endpoints(
+    text: str, field: str = "master-endpoints", hidden: bool = False
+) -> EndpointList:
+    """Split, normalize and de-duplicate a master endpoint list.
+
+    Entries may be separated by commas, semicolons or white space; empty
+    entries are skipped; a missing port means Curvine's default 8995; a
+    repeated endpoint is kept once. With ``hidden`` (the list came from a
+    secret) messages name entries by position only.
+    """
+    tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
+    if not tokens:
+        raise ConfigError(
+            field, "no master endpoint given; expected host:port[,host:port...]"
+        )
+
+    seen: dict[Endpoint, int] = {}
+    notes: list[str] = []
+    for index, token in enumerate(tokens, start=1):
+        endpoint = parse_endpoint(token, index, field, hidden)
+        shown = f"entry {index}" if hidden else str(endpoint)
+        if endpoint in seen:
+            notes.append(f"{shown} repeats entry {seen[endpoint]}; kept once")
+            continue
+        if not _has_port(token):
+            notes.append(f"{shown}: no port given, using {DEFAULT_MASTER_PORT}")
+        seen[endpoint] = index
+    return EndpointList(tuple(seen), tuple(notes))

@@ -1,0 +1,39 @@
+"""Failures of curvine-fluid and the exit status each one ends with."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_CHECK = 4
+EXIT_LAUNCH = 5
+
+
+class FluidError(Exception):
+    """A failure that ends curvine-fluid with a message and no traceback."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class ConfigError(FluidError):
+    """config.json, an option, an endpoint or a secret cannot work as given."""
+
+    exit_code = EXIT_CONFIG
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class CheckFailed(FluidError):
+    """At least one pre-mount check failed; the report names it."""
+
+    exit_code = EXIT_CHECK
+
+
+class LaunchError(FluidError):
+    """The FUSE client could not be started, or its files not written."""
+
+    exit_code = EXIT_LAUNCH
