@@ -156,6 +156,144 @@ impl Client {
         Ok(resp.status)
     }
 
+    /// Removes a file or directory; a non-empty directory needs
+    /// `recursive`.
+    pub fn delete(&self, path: &str, recursive: bool) -> Result<()> {
+        check_path(path)?;
+        let req = proto::DeleteRequest {
+            path: path.into(),
+            recursive,
+        };
+        let _: proto::DeleteResponse = self.rpc(RpcCode::Delete, &req, Some(path))?;
+        Ok(())
+    }
+
+    /// Moves `src` to `dst`; `flags` are Curvine's rename flags
+    /// (1 = do not replace an existing file). False when src equals dst.
+    pub fn rename(&self, src: &str, dst: &str, flags: u32) -> Result<bool> {
+        check_path(src)?;
+        check_path(dst)?;
+        let req = proto::RenameRequest {
+            src: src.into(),
+            dst: dst.into(),
+            flags,
+        };
+        let resp: proto::RenameResponse =
+            self.rpc(RpcCode::Rename, &req, Some(src)).map_err(|e| {
+                let message = format!("{} (renaming to {dst})", e.message);
+                Error { message, ..e }
+            })?;
+        Ok(resp.result)
+    }
+
+    /// Applies the fields that are set in `opts`.
+    pub fn set_attr(
+        &self,
+        path: &str,
+        opts: proto::SetAttrOptsProto,
+    ) -> Result<proto::FileStatusProto> {
+        check_path(path)?;
+        let req = proto::SetAttrRequest {
+            path: path.into(),
+            opts,
+        };
+        let resp: proto::SetAttrResponse = self.rpc(RpcCode::SetAttr, &req, Some(path))?;
+        Ok(resp.status)
+    }
+
+    /// Creates `link` pointing at `target`; `force` replaces an existing
+    /// link.
+    pub fn symlink(&self, target: &str, link: &str, force: bool) -> Result<()> {
+        check_path(link)?;
+        if target.is_empty() {
+            return Err(Error::invalid("symlink target is empty").with_path(link));
+        }
+        let req = proto::SymlinkRequest {
+            target: target.into(),
+            link: link.into(),
+            force,
+            mode: 0o777,
+            owner: None,
+            group: None,
+        };
+        let _: proto::SymlinkResponse = self.rpc(RpcCode::Symlink, &req, Some(link))?;
+        Ok(())
+    }
+
+    /// At most `limit` entries of a directory, in name order, after
+    /// `start_after` (the name of the last entry of the previous page).
+    pub fn list_page(
+        &self,
+        path: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<proto::FileStatusProto>> {
+        check_path(path)?;
+        let limit = i32::try_from(limit)
+            .map_err(|_| Error::invalid(format!("listing page size {limit} is too large")))?;
+        let req = proto::ListOptionsRequest {
+            path: path.into(),
+            options: proto::ListOptionsProto {
+                limit: Some(limit),
+                start_after: start_after.map(String::from),
+            },
+        };
+        let resp: proto::ListOptionsResponse = self.rpc(RpcCode::ListOptions, &req, Some(path))?;
+        Ok(resp.statuses)
+    }
+
+    /// Drops the cached copy of a path's data (the under-store keeps it).
+    pub fn free(&self, path: &str, recursive: bool) -> Result<proto::FreeResultProto> {
+        check_path(path)?;
+        let req = proto::FreeRequest {
+            path: path.into(),
+            recursive,
+        };
+        let resp: proto::FreeResponse = self.rpc(RpcCode::Free, &req, Some(path))?;
+        Ok(resp.res)
+    }
+
+    pub fn mount_table(&self) -> Result<Vec<proto::MountInfoProto>> {
+        let resp: proto::GetMountTableResponse = self.rpc(
+            RpcCode::GetMountTable,
+            &proto::GetMountTableRequest {},
+            None,
+        )?;
+        Ok(resp.mount_table)
+    }
+
+    /// Mounts the under-store URI `ufs_path` at `cv_path`.
+    pub fn mount(
+        &self,
+        cv_path: &str,
+        ufs_path: &str,
+        options: proto::MountOptionsProto,
+    ) -> Result<()> {
+        check_path(cv_path)?;
+        if !ufs_path.contains("://") {
+            return Err(Error::invalid(format!(
+                "under-store path {ufs_path:?} is not a URI (expected e.g. s3://bucket/prefix)"
+            ))
+            .with_path(cv_path));
+        }
+        let req = proto::MountRequest {
+            cv_path: cv_path.into(),
+            ufs_path: ufs_path.into(),
+            mount_options: options,
+        };
+        let _: proto::MountResponse = self.rpc(RpcCode::Mount, &req, Some(cv_path))?;
+        Ok(())
+    }
+
+    pub fn unmount(&self, cv_path: &str) -> Result<()> {
+        check_path(cv_path)?;
+        let req = proto::UnMountRequest {
+            cv_path: cv_path.into(),
+        };
+        let _: proto::UnMountResponse = self.rpc(RpcCode::UnMount, &req, Some(cv_path))?;
+        Ok(())
+    }
+
     pub(crate) fn storage_policy(&self) -> proto::StoragePolicyProto {
         proto::StoragePolicyProto {
             storage_type: self.conf.storage_type,

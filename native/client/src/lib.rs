@@ -3,6 +3,8 @@
 //! [`fs::Client`] is the handle: it finds the leader master (see
 //! [`master`]) and offers the filesystem calls.
 
+pub mod block_reader;
+pub mod block_writer;
 pub mod conf;
 pub mod connection;
 pub mod endpoint;
@@ -10,6 +12,8 @@ pub mod error;
 pub mod fs;
 pub mod master;
 
+pub use block_reader::FileReader;
+pub use block_writer::{FileWriter, WriteOptions};
 pub use conf::ClientConf;
 pub use endpoint::Endpoint;
 pub use error::{Code, Error, Result};

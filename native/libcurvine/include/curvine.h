@@ -76,11 +76,31 @@
 
 #define CV_KIND_COMMON 10000
 
+// cv_writer_open: replace an existing file instead of failing.
+#define CV_WRITE_OVERWRITE 1
+
+// cv_writer_open: add to the end of the file, creating it if missing.
+#define CV_WRITE_APPEND 2
+
+// cv_writer_open: create missing parent directories.
+#define CV_WRITE_CREATE_PARENT 4
+
+// cv_rename: fail with CV_KIND_FILE_ALREADY_EXISTS instead of replacing an
+// existing destination file.
+#define CV_RENAME_NO_REPLACE 1
+
 // A connection to one cluster; safe to use from many threads at once.
 typedef struct cv_client cv_client;
 
 // Client settings being assembled.
 typedef struct cv_config cv_config;
+
+// An open file for positional reads. Calls on one reader from several
+// threads are serialized.
+typedef struct cv_reader cv_reader;
+
+// A file being written. Not for use from several threads at once.
+typedef struct cv_writer cv_writer;
 
 // One worker as the master sees it.
 typedef struct cv_worker_info {
@@ -158,6 +178,29 @@ typedef struct cv_status_list {
   size_t len;
 } cv_status_list;
 
+// One entry of the mount table.
+typedef struct cv_mount_info {
+  const char *cv_path;
+  // The under-store URI, e.g. "s3://bucket/prefix".
+  const char *ufs_path;
+  uint32_t mount_id;
+  // True when Curvine may write through to the under-store.
+  bool read_write;
+  // WriteTypeProto: 0 cache mode, 1 fs mode.
+  int32_t write_type;
+  int64_t ttl_ms;
+  // Parallel arrays of property names and values.
+  const char **property_keys;
+  const char **property_values;
+  size_t properties_len;
+} cv_mount_info;
+
+// An array of mount entries.
+typedef struct cv_mount_list {
+  struct cv_mount_info *items;
+  size_t len;
+} cv_mount_list;
+
 // The version of libcurvine, e.g. "0.1.0".
 const char *cv_version(void);
 
@@ -214,3 +257,120 @@ int32_t cv_last_error_code(void);
 // The message of the last failed call on this thread ("" after a success).
 // Valid until the next libcurvine call on this thread.
 const char *cv_last_error_message(void);
+
+// Opens a file for reading: asks the master where its blocks are. The
+// length is fixed at open.
+int32_t cv_reader_open(struct cv_client *client, const char *path, struct cv_reader **out);
+
+// The file's length in bytes (-1 for a NULL reader).
+int64_t cv_reader_len(const struct cv_reader *reader);
+
+// Reads up to `len` bytes at `offset` into `buf` and sets `*nread`. Fewer
+// bytes only at the end of the file; 0 at or past it, never an error.
+int32_t cv_reader_pread(struct cv_reader *reader,
+                        int64_t offset,
+                        uint8_t *buf,
+                        size_t len,
+                        size_t *nread);
+
+// Ends the reader's streams and frees it; NULL is a no-op.
+void cv_reader_close(struct cv_reader *reader);
+
+// Opens a file for writing. `flags` is a mix of CV_WRITE_*; with none, an
+// existing file is an error (CV_KIND_FILE_ALREADY_EXISTS). `block_size`
+// and `replicas` of 0 take the configured defaults; they apply to new
+// files only.
+int32_t cv_writer_open(struct cv_client *client,
+                       const char *path,
+                       uint32_t flags,
+                       int64_t block_size,
+                       int32_t replicas,
+                       struct cv_writer **out);
+
+// Writes all `len` bytes of `buf`. After a failure the writer only accepts
+// cv_writer_abort or cv_writer_close (which then fails too).
+int32_t cv_writer_write(struct cv_writer *writer, const uint8_t *buf, size_t len);
+
+// The file's length so far, counting this writer's bytes (-1 for NULL).
+int64_t cv_writer_pos(const struct cv_writer *writer);
+
+// Finishes the file so readers see it complete, and frees the writer
+// whatever the outcome. NULL is CV_ERR_INVALID_ARGUMENT.
+int32_t cv_writer_close(struct cv_writer *writer);
+
+// Cancels the writer's streams and frees it; the file is left incomplete
+// (never looks finished). NULL is a no-op.
+void cv_writer_abort(struct cv_writer *writer);
+
+// Removes a file, a symlink or an empty directory; with `recursive` a
+// directory and everything under it.
+int32_t cv_delete(struct cv_client *client, const char *path, bool recursive);
+
+// Moves `src` to `dst`. An existing destination file is replaced unless
+// `flags` has CV_RENAME_NO_REPLACE.
+int32_t cv_rename(struct cv_client *client, const char *src, const char *dst, uint32_t flags);
+
+// Sets the permission bits (the low 12 bits of `mode`).
+int32_t cv_set_mode(struct cv_client *client, const char *path, uint32_t mode, bool recursive);
+
+// Sets the owner and/or the group; NULL leaves that one unchanged.
+int32_t cv_set_owner(struct cv_client *client,
+                     const char *path,
+                     const char *owner,
+                     const char *group,
+                     bool recursive);
+
+// Sets access and/or modification time in ms since the epoch; -1 leaves
+// that one unchanged.
+int32_t cv_set_times(struct cv_client *client,
+                     const char *path,
+                     int64_t atime_ms,
+                     int64_t mtime_ms);
+
+// Sets the replica count the master keeps for a file (1..99).
+int32_t cv_set_replicas(struct cv_client *client,
+                        const char *path,
+                        int32_t replicas,
+                        bool recursive);
+
+// Creates the symlink `link` pointing at `target`; `force` replaces an
+// existing link.
+int32_t cv_symlink(struct cv_client *client, const char *target, const char *link, bool force);
+
+// One page of a directory listing, in name order: at most `limit` entries
+// after the entry named `start_after` (NULL or "" for the first page). An
+// empty page means the end.
+int32_t cv_list_page(struct cv_client *client,
+                     const char *path,
+                     const char *start_after,
+                     uint32_t limit,
+                     struct cv_status_list **out);
+
+// Drops Curvine's cached copy of a path's data (its under-store keeps it);
+// `inodes` and `bytes` (each may be NULL) tell how much was freed.
+int32_t cv_free_cache(struct cv_client *client,
+                      const char *path,
+                      bool recursive,
+                      int64_t *inodes,
+                      int64_t *bytes);
+
+// The mount table.
+int32_t cv_mount_table(struct cv_client *client, struct cv_mount_list **out);
+
+// Frees what cv_mount_table returned; NULL is a no-op.
+void cv_mount_list_free(struct cv_mount_list *list);
+
+// Mounts the under-store URI `ufs_path` at `cv_path`, with `n` properties
+// given as parallel arrays (credentials, endpoints). `read_write` lets
+// writes go through to the under-store; `update` changes an existing mount.
+int32_t cv_mount(struct cv_client *client,
+                 const char *cv_path,
+                 const char *ufs_path,
+                 const char *const *keys,
+                 const char *const *values,
+                 size_t n,
+                 bool read_write,
+                 bool update);
+
+// Removes the mount at `cv_path`.
+int32_t cv_unmount(struct cv_client *client, const char *cv_path);

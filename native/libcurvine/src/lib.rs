@@ -10,6 +10,9 @@
 pub mod status;
 pub mod types;
 
+pub mod io;
+pub mod meta;
+
 use std::ffi::c_char;
 use std::sync::Arc;
 
@@ -119,6 +122,19 @@ unsafe fn client_ref<'a>(client: *const cv_client) -> Result<&'a Client, client:
     }
     // SAFETY: non-NULL and live (the caller's promise).
     Ok(unsafe { &*client }.client.as_ref())
+}
+
+/// A shared reference to the client, for readers and writers that may
+/// outlive the handle.
+///
+/// # Safety
+/// `client` is NULL or a live handle from cv_client_new.
+unsafe fn client_arc(client: *const cv_client) -> Result<Arc<Client>, client::Error> {
+    if client.is_null() {
+        return Err(client::Error::invalid("client is NULL"));
+    }
+    // SAFETY: non-NULL and live (the caller's promise).
+    Ok(Arc::clone(&unsafe { &*client }.client))
 }
 
 /// Capacity, workers and the leader. The first call carries this client's
