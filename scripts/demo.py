@@ -12,6 +12,7 @@ read-only curvine-py-fuse.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from curvine_py.testing import MiniCluster
+from curvine_py.testing import MiniCluster, MiniClusterError
 
 MOUNT_WAIT_S = 30.0
 GREETING = b"Hello from Curvine, written through curvine_py.\n"
@@ -63,7 +64,11 @@ def fill_dataset(cluster: MiniCluster) -> bool:
         if write is None:
             print("(this curvine_py has no file writes yet: directories only)")
             return False
-        write("/data/hello.txt", GREETING)
+        try:
+            write("/data/hello.txt", GREETING)
+        except io.UnsupportedOperation as e:
+            print(f"(no file written: {e})")
+            return False
         print(f"wrote /data/hello.txt ({len(GREETING)} bytes) through curvine_py")
         return True
 
@@ -116,6 +121,8 @@ def main() -> int:
                 "accessModes": ["ReadOnlyMany"],
             }
             config_path = work / "config.json"
+            # Fluid makes the target's parent on the node before the pod starts.
+            target.parent.mkdir(parents=True)
             config_path.write_text(json.dumps(config, separators=(",", ":")))
             print(config_path.read_text())
 
@@ -154,4 +161,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (OSError, MiniClusterError, subprocess.CalledProcessError) as e:
+        sys.exit(f"demo failed: {e}")
