@@ -8,17 +8,31 @@ use std::sync::Arc;
 use prost::Message;
 use wire::frame::Frame;
 use wire::proto::{
-    CompatibilityModeProto, ComponentInfoProto, DeleteRequest, DeleteResponse, ExistsRequest,
-    ExistsResponse, FreeResultProto, GetFileStatusRequest, GetFileStatusResponse,
-    GetFilesystemInfoRequest, GetFilesystemInfoResponse, GetMountTableResponse, ListStatusRequest,
-    ListStatusResponse, MkdirRequest, MkdirResponse, ServerCompatibilityInfoProto,
-    StorageInfoProto, WorkerAddressProto, WorkerInfoProto,
+    AddBlockRequest, CompatibilityModeProto, CompleteFileRequest, CompleteFileResponse,
+    ComponentInfoProto, CreateFileRequest, CreateFileResponse, DeleteRequest, DeleteResponse,
+    ExistsRequest, ExistsResponse, ExtendedBlockProto, FileBlocksProto, FreeRequest, FreeResponse,
+    FreeResultProto, GetBlockLocationsRequest, GetBlockLocationsResponse, GetFileStatusRequest,
+    GetFileStatusResponse, GetFilesystemInfoRequest, GetFilesystemInfoResponse,
+    GetMountInfoRequest, GetMountInfoResponse, GetMountTableResponse, ListOptionsRequest,
+    ListOptionsResponse, ListStatusRequest, ListStatusResponse, LocatedBlockProto, MkdirRequest,
+    MkdirResponse, MountRequest, MountResponse, OpenFileRequest, OpenFileResponse, RenameRequest,
+    RenameResponse, ServerCompatibilityInfoProto, SetAttrRequest, SetAttrResponse,
+    StorageInfoProto, SymlinkRequest, SymlinkResponse, UnMountRequest, UnMountResponse,
+    WorkerAddressProto, WorkerInfoProto,
 };
 use wire::{ErrorBlob, ErrorKind, RpcCode};
 
 use crate::block_store::disk_usage;
 use crate::cluster::{lock, Cluster, WorkerSlot};
-use crate::namespace::{common, now_ms, NewAttrs, NsResult};
+use crate::namespace::{
+    common, flags, is_glob, now_ms, BlockMeta, FileBlocks, Limits, NewAttrs, NewBlock, NsResult,
+    Removed,
+};
+use crate::retry_cache::Seen;
+
+/// Curvine's upper bounds for block size and replicas.
+const MAX_BLOCK_SIZE: i64 = 100 * 1024 * 1024 * 1024;
+const MAX_REPLICAS: i32 = 100;
 
 /// Serves one client connection of master `index` until it closes or sends
 /// a frame that breaks the layout rules.
@@ -76,14 +90,57 @@ fn decode<M: Message + Default>(frame: &Frame) -> NsResult<M> {
     })
 }
 
+/// Runs a mutating request at most once per req_id. `substitute` answers a
+/// retransmission of a request that already succeeded. With `record` unset
+/// the outcome is never stored, so every retransmission is "in progress":
+/// Curvine treats SetAttr and Symlink that way.
+fn once(
+    cluster: &Cluster,
+    req_id: i64,
+    record: bool,
+    run: impl FnOnce() -> NsResult<Vec<u8>>,
+    substitute: impl FnOnce() -> NsResult<Vec<u8>>,
+) -> NsResult<Vec<u8>> {
+    let seen = lock(&cluster.retry).begin(req_id);
+    match seen {
+        Seen::New => {
+            let outcome = run();
+            if record {
+                lock(&cluster.retry).finish(req_id, outcome.is_ok());
+            }
+            outcome
+        }
+        Seen::InProgress => Err(ErrorBlob::new(
+            ErrorKind::InProgress,
+            format!("Request {req_id} is still in progress"),
+        )),
+        Seen::Succeeded => substitute(),
+    }
+}
+
+fn delete_reply(removed: &Removed) -> Vec<u8> {
+    DeleteResponse {
+        res: Some(FreeResultProto {
+            inodes: removed.inodes,
+            bytes: removed.bytes,
+        }),
+    }
+    .encode_to_vec()
+}
+
 fn dispatch(cluster: &Cluster, frame: &Frame) -> NsResult<Vec<u8>> {
+    let req_id = frame.req_id;
+    let limits = Limits {
+        min_block_size: cluster.min_block_size,
+        max_block_size: MAX_BLOCK_SIZE,
+        max_replicas: MAX_REPLICAS,
+    };
     let code = RpcCode::from_i8(frame.code);
     let reply = match code {
         Some(RpcCode::Mkdir) => {
             let req: MkdirRequest = decode(frame)?;
-            let opts = req.opts;
-            let attrs = NewAttrs::from_mkdir(&opts);
-            let status = lock(&cluster.ns).mkdir(&req.path, opts.create_parent, &attrs)?;
+            let attrs = NewAttrs::from_mkdir(&req.opts);
+            let status = lock(&cluster.ns).mkdir(&req.path, req.opts.create_parent, &attrs)?;
             MkdirResponse {
                 flag: false,
                 status,
@@ -92,13 +149,91 @@ fn dispatch(cluster: &Cluster, frame: &Frame) -> NsResult<Vec<u8>> {
         }
         Some(RpcCode::Delete) => {
             let req: DeleteRequest = decode(frame)?;
-            let removed = lock(&cluster.ns).delete(&req.path, req.recursive)?;
-            cluster.drop_blocks(&removed.blocks);
-            DeleteResponse {
-                res: Some(FreeResultProto {
-                    inodes: removed.inodes,
-                    bytes: removed.bytes,
-                }),
+            let run = || {
+                let removed = lock(&cluster.ns).delete(&req.path, req.recursive)?;
+                cluster.drop_blocks(&removed.blocks);
+                Ok(delete_reply(&removed))
+            };
+            once(cluster, req_id, true, run, || {
+                Ok(delete_reply(&Removed::default()))
+            })?
+        }
+        Some(RpcCode::CreateFile) => {
+            let req: CreateFileRequest = decode(frame)?;
+            let run = || {
+                let (file_status, dropped) =
+                    lock(&cluster.ns).create_file(&req.path, &req.opts, req.flags, &limits)?;
+                cluster.drop_blocks(&dropped);
+                Ok(CreateFileResponse { file_status }.encode_to_vec())
+            };
+            let substitute = || {
+                let file_status = lock(&cluster.ns).status(&req.path)?;
+                Ok(CreateFileResponse { file_status }.encode_to_vec())
+            };
+            once(cluster, req_id, true, run, substitute)?
+        }
+        Some(RpcCode::OpenFile) => {
+            let req: OpenFileRequest = decode(frame)?;
+            let blocks_reply = |fb: FileBlocks| {
+                OpenFileResponse {
+                    file_blocks: cluster.file_blocks_proto(fb),
+                }
+                .encode_to_vec()
+            };
+            if req.flags & flags::ACCMODE == flags::RDONLY {
+                // Read-only opens are block lookups; CREAT and TRUNC are
+                // ignored, as Curvine's handler does.
+                blocks_reply(lock(&cluster.ns).block_locations(&req.path)?)
+            } else {
+                let run = || {
+                    let (fb, dropped) = lock(&cluster.ns)
+                        .open_for_write(&req.path, &req.opts, req.flags, &limits)?;
+                    cluster.drop_blocks(&dropped);
+                    Ok(blocks_reply(fb))
+                };
+                let substitute = || {
+                    let ns = lock(&cluster.ns);
+                    let id = ns.resolve_file(&req.path, None)?;
+                    Ok(blocks_reply(ns.file_blocks(&req.path, id)))
+                };
+                once(cluster, req_id, true, run, substitute)?
+            }
+        }
+        Some(RpcCode::AddBlock) => {
+            let req: AddBlockRequest = decode(frame)?;
+            cluster.add_block(&req)?.encode_to_vec()
+        }
+        Some(RpcCode::CompleteFile) => {
+            let req: CompleteFileRequest = decode(frame)?;
+            let mut ns = lock(&cluster.ns);
+            let id = ns.resolve_file(&req.path, req.inode_id)?;
+            ns.complete_file(
+                &req.path,
+                id,
+                req.len,
+                &req.commit_blocks,
+                &req.client_name,
+                req.only_flush,
+            )?;
+            if !req.only_flush {
+                if let Some(opts) = &req.set_attr_opts {
+                    let path = ns.path_of(id);
+                    ns.set_attr(&path, opts)?;
+                }
+            }
+            let file_blocks = (req.only_flush && req.return_file_blocks.unwrap_or(true))
+                .then(|| cluster.file_blocks_proto(ns.file_blocks(&req.path, id)));
+            CompleteFileResponse {
+                result: true,
+                file_blocks,
+            }
+            .encode_to_vec()
+        }
+        Some(RpcCode::GetBlockLocations) => {
+            let req: GetBlockLocationsRequest = decode(frame)?;
+            let fb = lock(&cluster.ns).block_locations(&req.path)?;
+            GetBlockLocationsResponse {
+                blocks: cluster.file_blocks_proto(fb),
             }
             .encode_to_vec()
         }
@@ -114,14 +249,102 @@ fn dispatch(cluster: &Cluster, frame: &Frame) -> NsResult<Vec<u8>> {
         }
         Some(RpcCode::ListStatus) => {
             let req: ListStatusRequest = decode(frame)?;
-            let statuses = lock(&cluster.ns).list(&req.path, None, None)?;
+            let ns = lock(&cluster.ns);
+            let statuses = if is_glob(&req.path) {
+                ns.list_glob(&req.path)?
+            } else {
+                ns.list(&req.path, None, None)?
+            };
             ListStatusResponse { statuses }.encode_to_vec()
+        }
+        Some(RpcCode::ListOptions) => {
+            let req: ListOptionsRequest = decode(frame)?;
+            if is_glob(&req.path) {
+                return Err(common(format!(
+                    "list_options does not support glob pattern, path {}",
+                    req.path
+                )));
+            }
+            let limit = match req.options.limit {
+                Some(n) if n < 0 => {
+                    return Err(common(format!("list limit must be >= 0, got {n}")))
+                }
+                Some(n) => Some(n as usize),
+                None => None,
+            };
+            let statuses =
+                lock(&cluster.ns).list(&req.path, req.options.start_after.as_deref(), limit)?;
+            ListOptionsResponse { statuses }.encode_to_vec()
+        }
+        Some(RpcCode::Rename) => {
+            let req: RenameRequest = decode(frame)?;
+            let run = || {
+                let (result, removed) = lock(&cluster.ns).rename(&req.src, &req.dst, req.flags)?;
+                cluster.drop_blocks(&removed.blocks);
+                Ok(RenameResponse { result }.encode_to_vec())
+            };
+            once(cluster, req_id, true, run, || {
+                Ok(RenameResponse { result: true }.encode_to_vec())
+            })?
+        }
+        Some(RpcCode::SetAttr) => {
+            let req: SetAttrRequest = decode(frame)?;
+            let run = || {
+                let status = lock(&cluster.ns).set_attr(&req.path, &req.opts)?;
+                Ok(SetAttrResponse { status }.encode_to_vec())
+            };
+            once(cluster, req_id, false, run, || {
+                Ok(SetAttrResponse::default().encode_to_vec())
+            })?
+        }
+        Some(RpcCode::Symlink) => {
+            let req: SymlinkRequest = decode(frame)?;
+            let run = || {
+                let removed = lock(&cluster.ns).symlink(&req)?;
+                cluster.drop_blocks(&removed.blocks);
+                Ok(SymlinkResponse {}.encode_to_vec())
+            };
+            once(cluster, req_id, false, run, || Ok(Vec::new()))?
+        }
+        Some(RpcCode::Free) => {
+            let req: FreeRequest = decode(frame)?;
+            let reply = |r: Removed| {
+                FreeResponse {
+                    res: FreeResultProto {
+                        inodes: r.inodes,
+                        bytes: r.bytes,
+                    },
+                }
+                .encode_to_vec()
+            };
+            let run = || Ok(reply(lock(&cluster.ns).free(&req.path)?));
+            once(cluster, req_id, true, run, || Ok(reply(Removed::default())))?
         }
         Some(RpcCode::GetFilesystemInfo) => {
             let _req: GetFilesystemInfoRequest = decode(frame)?;
             filesystem_info(cluster).encode_to_vec()
         }
-        Some(RpcCode::GetMountTable) => GetMountTableResponse::default().encode_to_vec(),
+        Some(RpcCode::Mount) => {
+            let req: MountRequest = decode(frame)?;
+            lock(&cluster.ns).mount(&req.cv_path, &req.ufs_path, &req.mount_options)?;
+            MountResponse {}.encode_to_vec()
+        }
+        Some(RpcCode::UnMount) => {
+            let req: UnMountRequest = decode(frame)?;
+            lock(&cluster.ns).unmount(&req.cv_path)?;
+            UnMountResponse {}.encode_to_vec()
+        }
+        Some(RpcCode::GetMountTable) => GetMountTableResponse {
+            mount_table: lock(&cluster.ns).mount_table(),
+        }
+        .encode_to_vec(),
+        Some(RpcCode::GetMountInfo) => {
+            let req: GetMountInfoRequest = decode(frame)?;
+            GetMountInfoResponse {
+                mount_info: lock(&cluster.ns).mount_info(&req.path),
+            }
+            .encode_to_vec()
+        }
         _ => return Err(common("Unsupported operation")),
     };
     Ok(reply)
@@ -212,6 +435,108 @@ impl Cluster {
             rpc_port: u32::from(w.addr.port()),
             web_port: 0,
         }
+    }
+
+    pub fn worker_address_by_id(&self, id: u32) -> Option<WorkerAddressProto> {
+        self.with_workers(|ws| {
+            ws.iter()
+                .find(|w| w.id == id)
+                .map(|w| self.worker_address(w))
+        })
+    }
+
+    fn located_block(&self, b: &BlockMeta, file_type: i32, storage_type: i32) -> LocatedBlockProto {
+        // Committed replicas are where the data is; a block still being
+        // written is reported where it was placed.
+        let ids = if b.locations.is_empty() {
+            &b.placed
+        } else {
+            &b.locations
+        };
+        LocatedBlockProto {
+            block: ExtendedBlockProto {
+                id: b.id,
+                block_size: b.len,
+                storage_type,
+                file_type,
+                alloc_opts: None,
+            },
+            offset: 0,
+            locs: ids
+                .iter()
+                .filter_map(|id| self.worker_address_by_id(*id))
+                .collect(),
+            has_spdk: Some(false),
+        }
+    }
+
+    fn file_blocks_proto(&self, fb: FileBlocks) -> FileBlocksProto {
+        let file_type = fb.file_type as i32;
+        FileBlocksProto {
+            block_locs: fb
+                .blocks
+                .iter()
+                .map(|b| self.located_block(b, file_type, fb.storage_type))
+                .collect(),
+            status: fb.status,
+        }
+    }
+
+    /// Picks `replicas` live workers with room for a block: those on the
+    /// client's host first, then round-robin.
+    fn choose_workers(
+        &self,
+        replicas: i32,
+        block_size: i64,
+        client_host: &str,
+        exclude: &[u32],
+    ) -> NsResult<Vec<u32>> {
+        let start = self.next_placement();
+        let mut chosen: Vec<(bool, usize, u32)> = self.with_workers(|ws| {
+            let n = ws.len().max(1);
+            ws.iter()
+                .enumerate()
+                .filter(|(_, w)| w.live && !exclude.contains(&w.id))
+                .filter(|(_, w)| {
+                    disk_usage(w.store.dir()).is_ok_and(|(_, available)| available > block_size)
+                })
+                .map(|(i, w)| {
+                    let remote = self.worker_hostname != client_host;
+                    (remote, (i + n - start % n) % n, w.id)
+                })
+                .collect()
+        });
+        if chosen.is_empty() {
+            return Err(common("No available worker found"));
+        }
+        chosen.sort();
+        Ok(chosen
+            .into_iter()
+            .take(replicas.max(1) as usize)
+            .map(|(_, _, id)| id)
+            .collect())
+    }
+
+    fn add_block(&self, req: &AddBlockRequest) -> NsResult<LocatedBlockProto> {
+        let mut ns = lock(&self.ns);
+        let id = ns.resolve_file(&req.path, req.inode_id)?;
+
+        let reply =
+            |nb: NewBlock| self.located_block(&nb.block, nb.file_type as i32, nb.storage_type);
+        let last = req.last_block.as_ref().map(|b| b.id);
+        if let Some(existing) = ns.allocated_successor(id, last) {
+            return Ok(reply(existing));
+        }
+
+        let (replicas, block_size) = ns.file_shape(id);
+        let workers = self.choose_workers(
+            replicas,
+            block_size,
+            &req.client_address.hostname,
+            &req.exclude_workers,
+        )?;
+        let block = ns.add_block(&req.path, id, &req.commit_blocks, req.file_len, workers)?;
+        Ok(reply(block))
     }
 
     /// Removes the replicas of deleted blocks from every worker, the way a

@@ -49,10 +49,9 @@ impl Nodes {
                 Arc::new(BlockStore::open(dir.clone()).map_err(|e| {
                     format!("cannot create worker directory {}: {e}", dir.display())
                 })?);
-            let c = cluster.clone();
             let s = store.clone();
             let service = Service::new(Arc::new(move |stream, peer| {
-                worker::serve(c.clone(), s.clone(), stream, peer)
+                worker::serve(s.clone(), stream, peer)
             }));
             let addr = service
                 .start(args.host)

@@ -45,10 +45,6 @@ impl Service {
         *lock(&self.addr)
     }
 
-    pub fn is_running(&self) -> bool {
-        lock(&self.running).is_some()
-    }
-
     /// Binds (`host:0` the first time, the same port afterwards) and starts
     /// accepting. Starting a running service is a no-op.
     pub fn start(&self, host: IpAddr) -> io::Result<SocketAddr> {

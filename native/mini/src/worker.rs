@@ -1,30 +1,340 @@
-//! The worker's block streams.
+//! The worker: WriteBlock and ReadBlock streams over one connection.
+//!
+//! A connection carries one stream at a time; a new Open replaces whatever
+//! stream was there. Every frame gets exactly one reply.
 
+use std::fs::File;
 use std::io::BufReader;
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-use wire::frame::Frame;
+use prost::Message;
+use wire::frame::{Frame, MAX_DATA_LEN};
+use wire::proto::{
+    BlockReadRequest, BlockReadResponse, BlockWriteRequest, BlockWriteResponse, DataHeaderProto,
+    StorageTypeProto,
+};
+use wire::{ErrorBlob, ErrorKind, RequestStatus, RpcCode};
 
 use crate::block_store::BlockStore;
-use crate::cluster::Cluster;
-use crate::namespace::common;
+use crate::namespace::{common, NsResult};
 
-pub fn serve(
-    _cluster: Arc<Cluster>,
-    _store: Arc<BlockStore>,
-    stream: TcpStream,
-    _peer: SocketAddr,
-) {
+/// Curvine's largest block, which bounds a read stream's logical length.
+const MAX_BLOCK_LEN: i64 = 100 * 1024 * 1024 * 1024;
+/// Largest chunk and read-ahead a read stream may ask for.
+const MAX_CHUNK: i64 = 16 * 1024 * 1024;
+
+struct WriteStream {
+    req_id: i64,
+    block_id: i64,
+    block_size: i64,
+    pos: i64,
+    file: File,
+    done: bool,
+}
+
+struct ReadStream {
+    req_id: i64,
+    len: i64,
+    pos: i64,
+    chunk: i64,
+    stored: i64,
+    file: File,
+}
+
+enum Stream {
+    Idle,
+    Write(WriteStream),
+    Read(ReadStream),
+}
+
+struct Connection {
+    store: Arc<BlockStore>,
+    stream: Stream,
+}
+
+/// Serves one client connection of a worker until it closes.
+pub fn serve(store: Arc<BlockStore>, stream: TcpStream, _peer: SocketAddr) {
     let Ok(read_half) = stream.try_clone() else {
         return;
     };
-    let mut reader = BufReader::new(read_half);
+    let mut reader = BufReader::with_capacity(256 * 1024, read_half);
     let mut writer = stream;
+    let mut conn = Connection {
+        store,
+        stream: Stream::Idle,
+    };
     while let Ok(Some(frame)) = Frame::read_from(&mut reader) {
-        let reply = Frame::error_reply_to(&frame.head(), &common("Unsupported operation"));
+        let head = frame.head();
+        let reply = match conn.handle(&frame) {
+            Ok((header, data)) => Frame::reply_to(&head, header, data),
+            Err(blob) => Frame::error_reply_to(&head, &blob),
+        };
         if reply.write_to(&mut writer).is_err() {
             break;
         }
+    }
+
+    // A writer that vanished without Complete leaves no half-written block.
+    conn.abandon();
+}
+
+fn decode<M: Message + Default>(frame: &Frame, what: &str) -> NsResult<M> {
+    M::decode(frame.header.as_slice()).map_err(|e| {
+        common(format!(
+            "Cannot decode the {what} header ({} bytes): {e}",
+            frame.header.len()
+        ))
+    })
+}
+
+fn mismatch(expected: i64, actual: i64) -> ErrorBlob {
+    common(format!(
+        "Request id mismatch, expected {expected}, actual {actual}"
+    ))
+}
+
+type Reply = (Vec<u8>, Vec<u8>);
+
+impl Connection {
+    fn handle(&mut self, frame: &Frame) -> NsResult<Reply> {
+        let status = frame.request_status();
+        match RpcCode::from_i8(frame.code) {
+            Some(RpcCode::WriteBlock) => match status {
+                RequestStatus::Open => self.open_write(frame),
+                RequestStatus::Running => self.write(frame),
+                RequestStatus::Complete => self.finish_write(frame, true),
+                RequestStatus::Cancel => self.finish_write(frame, false),
+                _ => Err(common("Unsupported request type")),
+            },
+            Some(RpcCode::ReadBlock) => match status {
+                RequestStatus::Open => self.open_read(frame),
+                RequestStatus::Running => self.read(frame),
+                RequestStatus::Complete => self.finish_read(frame),
+                _ => Err(common("Unsupported request type")),
+            },
+            _ => Err(common("Unsupported operation")),
+        }
+    }
+
+    fn abandon(&mut self) {
+        if let Stream::Write(w) = &self.stream {
+            if !w.done {
+                self.store.cancel(w.block_id);
+            }
+        }
+        self.stream = Stream::Idle;
+    }
+
+    fn open_write(&mut self, frame: &Frame) -> NsResult<Reply> {
+        self.abandon();
+        let req: BlockWriteRequest = decode(frame, "BlockWriteRequest")?;
+        if req.block_size <= 0 || req.off < 0 || req.off > req.block_size {
+            return Err(common(format!(
+                "Invalid write offset: {}, block size: {}",
+                req.off, req.block_size
+            )));
+        }
+
+        let id = req.block.id;
+        let (file, path) = self.store.begin_write(id, req.off)?;
+        self.stream = Stream::Write(WriteStream {
+            req_id: frame.req_id,
+            block_id: id,
+            block_size: req.block_size,
+            pos: req.off,
+            file,
+            done: false,
+        });
+        let reply = BlockWriteResponse {
+            id,
+            path: req.short_circuit.then(|| path.display().to_string()),
+            off: req.off,
+            block_size: req.block_size,
+            storage_type: StorageTypeProto::Disk as i32,
+        };
+        Ok((reply.encode_to_vec(), Vec::new()))
+    }
+
+    fn write(&mut self, frame: &Frame) -> NsResult<Reply> {
+        let Stream::Write(w) = &mut self.stream else {
+            return Err(common("No write stream is open on this connection"));
+        };
+        if w.req_id != frame.req_id {
+            return Err(mismatch(w.req_id, frame.req_id));
+        }
+        if w.done {
+            return Err(common(
+                "The block has been committed and data cannot be written anymore.",
+            ));
+        }
+
+        if !frame.header.is_empty() {
+            let header: DataHeaderProto = decode(frame, "DataHeaderProto")?;
+            if !header.flush {
+                if header.offset < 0 || header.offset >= w.block_size {
+                    return Err(common(format!(
+                        "Invalid seek offset: {}, block size: {}",
+                        header.offset, w.block_size
+                    )));
+                }
+                w.pos = header.offset;
+            }
+        }
+
+        let n = frame.data.len() as i64;
+        if w.pos + n > w.block_size {
+            return Err(common(format!(
+                "Writing {n} bytes at {} would pass the block size {}",
+                w.pos, w.block_size
+            )));
+        }
+        if n > 0 {
+            w.file
+                .write_all_at(&frame.data, w.pos as u64)
+                .map_err(|e| {
+                    ErrorBlob::new(ErrorKind::Io, format!("write to block {}: {e}", w.block_id))
+                })?;
+            w.pos += n;
+        }
+        Ok((Vec::new(), Vec::new()))
+    }
+
+    fn finish_write(&mut self, frame: &Frame, commit: bool) -> NsResult<Reply> {
+        if let Stream::Write(w) = &self.stream {
+            if w.done {
+                return if frame.data.is_empty() {
+                    Ok((Vec::new(), Vec::new()))
+                } else {
+                    Err(common(
+                        "The block has been committed and data cannot be written anymore.",
+                    ))
+                };
+            }
+            if w.req_id != frame.req_id {
+                return Err(mismatch(w.req_id, frame.req_id));
+            }
+        }
+
+        let req: BlockWriteRequest = decode(frame, "BlockWriteRequest")?;
+        let id = req.block.id;
+        let len = req.block.block_size;
+        if commit {
+            if len < 0 || len > req.block_size {
+                self.store.cancel(id);
+                self.stream = Stream::Idle;
+                return Err(common(format!(
+                    "Invalid block length: {len}, block size: {}",
+                    req.block_size
+                )));
+            }
+            self.store.finalize(id, len)?;
+        } else {
+            self.store.cancel(id);
+        }
+
+        match &mut self.stream {
+            Stream::Write(w) if w.block_id == id => w.done = true,
+            _ => self.stream = Stream::Idle,
+        }
+        Ok((Vec::new(), Vec::new()))
+    }
+
+    fn open_read(&mut self, frame: &Frame) -> NsResult<Reply> {
+        self.abandon();
+        let req: BlockReadRequest = decode(frame, "BlockReadRequest")?;
+        let (file, stored, finalized) = self.store.open_read(req.id)?;
+        if req.len < 0 || req.len > MAX_BLOCK_LEN {
+            return Err(common(format!(
+                "Advertised block length {} is outside 0..={MAX_BLOCK_LEN}",
+                req.len
+            )));
+        }
+        if req.off < 0 || req.off > req.len {
+            return Err(common(format!(
+                "Invalid read offset: {}, block length: {}",
+                req.off, req.len
+            )));
+        }
+        if req.chunk_size <= 0 || i64::from(req.chunk_size) > MAX_CHUNK {
+            return Err(common(format!(
+                "chunk_size {} must be between 1 and {MAX_CHUNK}",
+                req.chunk_size
+            )));
+        }
+        if req.enable_read_ahead && req.read_ahead_len > MAX_CHUNK {
+            return Err(common(format!(
+                "read_ahead_len {} exceeds the maximum {MAX_CHUNK}",
+                req.read_ahead_len
+            )));
+        }
+
+        // The local path is only handed out when the file holds every byte
+        // the client will read, so the client never reads a torn block.
+        let path = (req.short_circuit && finalized && stored >= req.len)
+            .then(|| self.store.path_of(req.id).display().to_string());
+        self.stream = Stream::Read(ReadStream {
+            req_id: frame.req_id,
+            len: req.len,
+            pos: req.off,
+            chunk: i64::from(req.chunk_size),
+            stored,
+            file,
+        });
+        let reply = BlockReadResponse {
+            id: req.id,
+            len: req.len,
+            path,
+            storage_type: StorageTypeProto::Disk as i32,
+        };
+        Ok((reply.encode_to_vec(), Vec::new()))
+    }
+
+    fn read(&mut self, frame: &Frame) -> NsResult<Reply> {
+        // Running frames of a read stream are not matched by req_id, as in
+        // Curvine.
+        let Stream::Read(r) = &mut self.stream else {
+            return Err(common("No read stream is open on this connection"));
+        };
+
+        if !frame.header.is_empty() {
+            let header: DataHeaderProto = decode(frame, "DataHeaderProto")?;
+            if header.offset < 0 || header.offset > r.len {
+                return Err(common(format!(
+                    "Invalid seek offset: {}, block length: {}",
+                    header.offset, r.len
+                )));
+            }
+            r.pos = header.offset;
+        }
+        if r.pos >= r.len {
+            return Err(ErrorBlob::new(
+                ErrorKind::Io,
+                format!("offset {} exceeds block length {}", r.pos, r.len),
+            ));
+        }
+
+        let n = r.chunk.min(r.len - r.pos).min(MAX_DATA_LEN as i64) as usize;
+        // Bytes past the stored end of the file read as zeros (sparse).
+        let mut data = vec![0u8; n];
+        let on_disk = (r.stored - r.pos).clamp(0, n as i64) as usize;
+        if on_disk > 0 {
+            r.file
+                .read_exact_at(&mut data[..on_disk], r.pos as u64)
+                .map_err(|e| ErrorBlob::new(ErrorKind::Io, format!("read block: {e}")))?;
+        }
+        r.pos += n as i64;
+        Ok((Vec::new(), data))
+    }
+
+    fn finish_read(&mut self, frame: &Frame) -> NsResult<Reply> {
+        if let Stream::Read(r) = &self.stream {
+            if r.req_id != frame.req_id {
+                return Err(mismatch(r.req_id, frame.req_id));
+            }
+        }
+        self.stream = Stream::Idle;
+        Ok((Vec::new(), Vec::new()))
     }
 }

@@ -1,6 +1,8 @@
 //! Starts the real `curvine-mini` binary and speaks raw frames to it.
 #![allow(dead_code)]
 
+pub mod data;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -162,4 +164,12 @@ pub fn err(reply: &Frame) -> ErrorBlob {
     );
     assert_eq!(&reply.data[reply.data.len() - 4..], &[0, 0, 0, 0]);
     blob
+}
+
+pub fn stat(c: &mut Conn, path: &str) -> wire::proto::FileStatusProto {
+    let r: wire::proto::GetFileStatusResponse = c.ok(
+        RpcCode::FileStatus,
+        &wire::proto::GetFileStatusRequest { path: path.into() },
+    );
+    r.status
 }

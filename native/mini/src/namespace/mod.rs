@@ -1,7 +1,7 @@
 //! The in-memory namespace of the mini cluster: a tree of directories and
 //! files with Curvine's path rules and error kinds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use wire::proto::{
@@ -9,6 +9,12 @@ use wire::proto::{
     StorageTypeProto, TtlActionProto,
 };
 use wire::{ErrorBlob, ErrorKind};
+
+mod files;
+mod mounts;
+mod moves;
+
+pub use files::{flags, FileBlocks, Limits, NewBlock};
 
 /// Curvine numbers its root directory 1000; later inodes count up from there.
 pub const ROOT_ID: i64 = 1000;
@@ -24,14 +30,14 @@ pub fn common(message: impl Into<String>) -> ErrorBlob {
     ErrorBlob::new(ErrorKind::Common, message)
 }
 
-fn not_found(path: &str) -> ErrorBlob {
+pub(crate) fn not_found(path: &str) -> ErrorBlob {
     ErrorBlob::new(
         ErrorKind::FileNotFound,
         format!("File {path} does not exist"),
     )
 }
 
-fn already_exists(path: &str) -> ErrorBlob {
+pub(crate) fn already_exists(path: &str) -> ErrorBlob {
     ErrorBlob::new(
         ErrorKind::FileAlreadyExists,
         format!("File {path} already exists"),
@@ -79,7 +85,7 @@ pub struct FileMeta {
     pub block_size: i64,
     pub blocks: Vec<BlockMeta>,
     /// Lease ids (client names) of the writers that hold the file open.
-    pub writers: Vec<String>,
+    pub writers: BTreeSet<String>,
     /// The next block sequence number; block ids are `(inode << 24) | seq`.
     pub next_block_seq: i64,
     pub target: Option<String>,
@@ -213,6 +219,11 @@ pub fn child_path(dir: &str, name: &str) -> String {
     }
 }
 
+/// Whether a path uses glob syntax.
+pub fn is_glob(path: &str) -> bool {
+    path.contains(['*', '?', '['])
+}
+
 /// What a delete (or free) removed.
 #[derive(Clone, Debug, Default)]
 pub struct Removed {
@@ -247,6 +258,8 @@ impl NewAttrs {
 pub struct Namespace {
     pub(crate) inodes: HashMap<i64, Inode>,
     next_id: i64,
+    pub(crate) mounts: Vec<wire::proto::MountInfoProto>,
+    next_mount_id: u32,
 }
 
 impl Default for Namespace {
@@ -277,15 +290,9 @@ impl Namespace {
         Namespace {
             inodes: HashMap::from([(ROOT_ID, root)]),
             next_id: ROOT_ID + 1,
+            mounts: Vec::new(),
+            next_mount_id: 1,
         }
-    }
-
-    pub fn get(&self, id: i64) -> Option<&Inode> {
-        self.inodes.get(&id)
-    }
-
-    pub fn get_mut(&mut self, id: i64) -> Option<&mut Inode> {
-        self.inodes.get_mut(&id)
     }
 
     /// The inode at `parts`, or `None` when a component is missing or the
@@ -344,6 +351,37 @@ impl Namespace {
             .take(limit)
             .map(|(name, child)| self.inodes[child].status(&child_path(path, name)))
             .collect())
+    }
+
+    /// ListStatus over a glob pattern (`*`, `?`, `[...]` inside components):
+    /// the listings of every match, concatenated.
+    pub fn list_glob(&self, pattern: &str) -> NsResult<Vec<FileStatusProto>> {
+        let parts = components(pattern)?;
+        let mut matches = vec![(ROOT_ID, "/".to_string())];
+        for part in parts {
+            let pat = glob::Pattern::new(part)
+                .map_err(|e| common(format!("Bad glob pattern {pattern:?}: {e}")))?;
+            let mut next = Vec::new();
+            for (id, path) in &matches {
+                let Some(children) = self.inodes[id].children() else {
+                    continue;
+                };
+                for (name, child) in children {
+                    if pat.matches(name) {
+                        next.push((*child, child_path(path, name)));
+                    }
+                }
+            }
+            matches = next;
+        }
+        if matches.is_empty() {
+            return Err(not_found(pattern));
+        }
+        let mut out = Vec::new();
+        for (_, path) in matches {
+            out.extend(self.list(&path, None, None)?);
+        }
+        Ok(out)
     }
 
     fn alloc_id(&mut self) -> i64 {
@@ -480,6 +518,11 @@ impl Namespace {
             return Err(common("The root is not allowed to be deleted"));
         }
         let id = self.lookup(&parts).ok_or_else(|| not_found(path))?;
+        if self.mounts.iter().any(|m| m.cv_path == path) {
+            return Err(common(format!(
+                "{path} is a mount point; unmount it before deleting it"
+            )));
+        }
         let inode = &self.inodes[&id];
         if let Some(children) = inode.children() {
             if !children.is_empty() && !recursive {
