@@ -473,7 +473,7 @@ class Checks:
 
         notes: list[str] = []
         for path in paths:
-            state = mount_state(path, mounts)
+            state = mount_state(path, mounts, self.timeout)
             if state == "stale":
                 if self.dry_run:
                     notes.append(
@@ -489,14 +489,21 @@ class Checks:
                         f"unmount it on the node (umount -l {path})",
                     ) from None
                 notes.append(f"{path} held a dead FUSE mount; unmounted it")
+            elif state == "hung":
+                raise Failed(
+                    f"{path} is a mount that does not answer within {self.timeout:g} s",
+                    f"find the FUSE client serving it, or unmount it (umount -l {path})",
+                )
             elif state == "live":
                 raise Failed(
-                    f"{path} is already mounted ({mounts.get(str(path), 'mounted')}) "
+                    f"{path} is already mounted ({_mount_type(path, mounts)}) "
                     "and answers; it was left alone",
                     "another FUSE client serves this target; stop it, or unmount "
                     f"the target (umount {path}) if it is left over",
                 )
 
+        if self.dry_run and any("would be unmounted" in n for n in notes):
+            return "; ".join(notes)
         if target.exists():
             if not target.is_dir():
                 raise Failed(
@@ -567,17 +574,30 @@ def mount_table(path: Path = Path("/proc/self/mountinfo")) -> dict[str, str]:
     return table
 
 
-def mount_state(path: Path, mounts: dict[str, str]) -> str:
-    """``none``, ``live`` or ``stale`` (a FUSE mount whose server is gone)."""
+def mount_state(path: Path, mounts: dict[str, str], timeout: float = 5.0) -> str:
+    """``none``, ``live``, ``stale`` (its FUSE server is gone) or ``hung``.
+
+    statfs is asked rather than stat: the kernel may answer stat from its
+    attribute cache for a while after the server died, but statfs always
+    goes to the server.
+    """
+    key = os.path.join(os.path.realpath(path.parent), path.name)
+    if key not in mounts and str(path) not in mounts:
+        return "none"
     try:
-        os.stat(path)
+        bounded(lambda: os.statvfs(path), timeout, "statfs")
+    except TimeoutError:
+        return "hung"
     except OSError as exc:
-        if exc.errno == errno.ENOTCONN:
+        if exc.errno in (errno.ENOTCONN, errno.ECONNABORTED):
             return "stale"
-        if exc.errno == errno.ENOENT:
-            return "none"
-        return "stale" if str(path) in mounts else "none"
-    return "live" if str(path) in mounts else "none"
+        return "hung"
+    return "live"
+
+
+def _mount_type(path: Path, mounts: dict[str, str]) -> str:
+    key = os.path.join(os.path.realpath(path.parent), path.name)
+    return mounts.get(key) or mounts.get(str(path)) or "unknown type"
 
 
 def unmount(path: Path) -> None:

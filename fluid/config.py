@@ -324,7 +324,7 @@ class _Lookup:
             for key, (raw, where) in self.passthrough[rank].items():
                 if not key.startswith(prefix):
                     continue
-                canonical, spec = opts.toml_key(section, key[len(prefix) :])
+                canonical, spec = opts.toml_key(section, key[len(prefix) :], where)
                 if canonical in spelled:
                     raise ConfigError(
                         where, f"{spelled[canonical]!r} sets the same key; keep one"
@@ -405,6 +405,11 @@ def load(
         )
     text, origin = found
     endpoints = parse_endpoints(text, origin.field, hidden=origin.secret)
+    if origin.secret:
+        # Errors from the client name single endpoints, not the whole list.
+        for endpoint in endpoints.endpoints:
+            redactor.add(str(endpoint))
+            redactor.add(endpoint.host)
 
     numbers = {
         key: _whole(lookup.typed(key)[0])

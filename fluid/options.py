@@ -377,10 +377,10 @@ def coerce(field: str, text: str, spec: Spec, shown: bool = True) -> Value:
     return text
 
 
-def toml_key(section: str, key: str) -> tuple[str, Spec | None]:
+def toml_key(section: str, key: str, field: str) -> tuple[str, Spec | None]:
     """Resolve ``key`` of the ``client`` or ``fuse`` section to its canonical
-    name and spec (None for a key this table does not know), or refuse it."""
-    field = f"{section}.{key}"
+    name and spec (None for a key this table does not know), or refuse it,
+    naming the option ``field``."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
         raise ConfigError(
             field, "a TOML key here is lower case letters, digits and '_' only"

@@ -1,0 +1,260 @@
+"""config.json -> curvine-fluid -> exec of curvine-py-fuse -> a real kernel mount.
+
+Also the mounts curvine-fluid finds at its target: a dead one (its FUSE server
+was killed) is unmounted first; a live one is left alone and reported. And the
+readiness probe of fluid/deploy tells the two apart.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_fluid_support import REPO, assert_clean_failure, basic_config, write_config
+
+from curvine_py.testing import MiniCluster
+from fluid.errors import EXIT_CHECK
+
+PROBE = REPO / "fluid" / "deploy" / "readiness-probe.sh"
+MOUNT_WAIT_S = 30.0
+
+
+def _unusable() -> str | None:
+    try:
+        fd = os.open("/dev/fuse", os.O_RDWR)
+    except OSError as exc:
+        return f"/dev/fuse is not usable here: {exc.strerror}"
+    os.close(fd)
+    if shutil.which("fusermount3") is None:
+        return "fusermount3 is not installed (Debian package fuse3)"
+    try:
+        import mfusepy  # type: ignore[import-untyped]  # noqa: F401
+    except (ImportError, OSError) as exc:
+        return f"mfusepy cannot load libfuse3: {exc}"
+    return None
+
+
+REASON = _unusable()
+pytestmark = [
+    pytest.mark.fuse,
+    pytest.mark.skipif(REASON is not None, reason=REASON or ""),
+]
+
+
+def _fuse_program(directory: Path) -> Path:
+    """curvine-py-fuse as an executable file, the way a FUSE pod holds it."""
+    installed = Path(sys.executable).parent / "curvine-py-fuse"
+    if installed.exists():
+        return installed
+    wrapper = directory / "curvine-py-fuse"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m curvine_py.fuse "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.fixture(scope="module")
+def tree(cluster: MiniCluster) -> MiniCluster:
+    with cluster.client() as client:
+        for path in ("/data/train/shard-0", "/data/train/shard-1", "/data/eval"):
+            client.mkdir(path, parents=True, exist_ok=True)
+        client.mkdir("/other", exist_ok=True)
+    return cluster
+
+
+def _start(
+    tmp_path: Path, cluster: MiniCluster, target: Path, *extra: str
+) -> subprocess.Popen[str]:
+    doc = basic_config(cluster.master_endpoints, target, **{"io-threads": "2"})
+    cfg = write_config(tmp_path, doc)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CURVINE_", "FLUID_"))
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fluid",
+            "--config",
+            str(cfg),
+            "--curvine-home",
+            str(tmp_path / "home"),
+            "--fuse-bin",
+            str(_fuse_program(tmp_path)),
+            "--parent-wait",
+            "5",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+
+
+def _answers(target: Path) -> bool:
+    """A mount is at ``target`` and its FUSE server answers statfs."""
+    try:
+        os.statvfs(target)
+    except OSError:
+        return False
+    return os.path.ismount(target)
+
+
+def _wait_mounted(target: Path, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + MOUNT_WAIT_S
+    while time.monotonic() < deadline:
+        if _answers(target):
+            return
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"exited {proc.returncode}:\n{out}\n{err}")
+        time.sleep(0.05)
+    pytest.fail(f"{target} was not mounted within {MOUNT_WAIT_S} s")
+
+
+def _stop(target: Path, proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    _force_unmount(target)
+
+
+def _force_unmount(target: Path) -> None:
+    for _ in range(3):
+        try:
+            os.stat(target)
+            if not os.path.ismount(target):
+                return
+        except OSError as exc:
+            if exc.errno != errno.ENOTCONN:
+                return
+        subprocess.run(["fusermount3", "-u", "-z", str(target)], check=False)
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def mounted(
+    tmp_path: Path, tree: MiniCluster
+) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
+    target = tmp_path / "runtime-mnt" / "thin-fuse"
+    target.parent.mkdir()
+    proc = _start(tmp_path, tree, target)
+    try:
+        _wait_mounted(target, proc)
+        yield target, proc
+    finally:
+        _stop(target, proc)
+
+
+def _probe(target: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(PROBE), str(target)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_listing_through_the_kernel_matches_the_cluster(
+    mounted: tuple[Path, subprocess.Popen[str]], tree: MiniCluster
+) -> None:
+    target, proc = mounted
+    with tree.client() as client:
+        assert sorted(os.listdir(target)) == sorted(client.listdir("/data"))
+        assert sorted(os.listdir(target / "train")) == sorted(
+            client.listdir("/data/train")
+        )
+    assert sorted(os.listdir(target)) == ["eval", "train"]
+    assert (target / "train" / "shard-1").is_dir()
+    assert proc.poll() is None, "curvine-fluid became the FUSE server"
+
+
+def test_probe_tells_a_live_mount_from_a_dead_one(
+    mounted: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    target, proc = mounted
+    live = _probe(target)
+    assert live.returncode == 0, live.stdout + live.stderr
+
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with pytest.raises(OSError) as info:
+        os.statvfs(target)
+    assert info.value.errno == errno.ENOTCONN
+
+    dead = _probe(target)
+    assert dead.returncode != 0
+    assert "not connected" in dead.stdout + dead.stderr
+
+
+def test_probe_on_a_target_that_is_not_mounted(tmp_path: Path) -> None:
+    result = _probe(tmp_path)
+    assert result.returncode != 0
+    assert "not mounted" in result.stdout + result.stderr
+
+
+def test_a_dead_mount_is_unmounted_and_mounted_again(
+    tmp_path: Path,
+    tree: MiniCluster,
+    mounted: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    target, first = mounted
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+
+    again = _start(tmp_path, tree, target)
+    try:
+        _wait_mounted(target, again)
+        assert sorted(os.listdir(target)) == ["eval", "train"]
+    finally:
+        _stop(target, again)
+    out = again.stdout.read() if again.stdout else ""
+    assert "held a dead FUSE mount; unmounted it" in out, out
+
+
+def test_a_live_mount_is_left_alone_and_reported(
+    tmp_path: Path,
+    tree: MiniCluster,
+    mounted: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    target, first = mounted
+    (tmp_path / "second").mkdir()
+    second = _start(tmp_path / "second", tree, target)
+    out, err = second.communicate(timeout=60)
+    proc = subprocess.CompletedProcess(second.args, second.returncode, out, err)
+    assert_clean_failure(proc, EXIT_CHECK)
+    assert "already mounted" in out and "left alone" in out
+    assert first.poll() is None
+    assert sorted(os.listdir(target)) == ["eval", "train"]
+
+
+def test_dry_run_reports_a_dead_mount_without_touching_it(
+    tmp_path: Path,
+    tree: MiniCluster,
+    mounted: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    target, first = mounted
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    (tmp_path / "dry").mkdir()
+    dry = _start(tmp_path / "dry", tree, target, "--dry-run")
+    out, err = dry.communicate(timeout=60)
+    assert dry.returncode == 0, out + err
+    assert "it would be unmounted" in out
+    with pytest.raises(OSError) as info:
+        os.statvfs(target)
+    assert info.value.errno == errno.ENOTCONN
