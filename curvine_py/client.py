@@ -8,21 +8,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat as _stat
 import threading
+import time
 import tomllib
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from curvine_py import errors
+from curvine_py import io as _io
 from curvine_py._native import ffi, lib
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = [
     "Client",
@@ -545,37 +551,13 @@ class Client:
             self._check(lib.cv_exists(handle, _encode(text), out), text)
         return bool(out[0])
 
-    def _list(self, path: str) -> list[FileStatus]:
-        out = ffi.new("cv_status_list **")
-        with self._native() as handle:
-            self._check(lib.cv_list(handle, _encode(path), out), path)
-        listing = out[0]
-        try:
-            return [file_status(listing.items[i]) for i in range(listing.len)]
-        finally:
-            lib.cv_status_list_free(listing)
-
     def ls(self, path: str | os.PathLike[str]) -> list[FileStatus]:
-        """The status of every entry of the directory ``path``."""
-        text = check_path(path)
-        entries = self._list(text)
-
-        # Curvine answers a listing of a file with the file itself.
-        only = entries[0] if len(entries) == 1 else None
-        if (
-            only
-            and not only.is_dir
-            and only.path == text
-            and not self.stat(text).is_dir
-        ):
-            raise errors.from_status(
-                27, f"not a directory: {text}", text, masters=self.masters
-            )
-        return entries
+        """The status of every entry of the directory ``path``, in name order."""
+        return list(self.iterdir(path))
 
     def listdir(self, path: str | os.PathLike[str]) -> list[str]:
-        """The names of the entries of the directory ``path``."""
-        return [entry.name for entry in self.ls(path)]
+        """The names of the entries of the directory ``path``, in name order."""
+        return [entry.name for entry in self.iterdir(path)]
 
     def mkdir(
         self,
@@ -606,38 +588,346 @@ class Client:
                 return
             raise
         except OSError as exc:
-            if getattr(exc, "kind", None) != 10000:
+            if not parents:
+                self._explain(text, exc)
+            # A missing parent comes back as not-found or as the generic kind.
+            if getattr(exc, "kind", None) not in {
+                lib.CV_KIND_COMMON,
+                lib.CV_KIND_FILE_NOT_FOUND,
+            }:
                 raise
-            if parents:
-                self._mkdir(text, True, mode)
-                return
-            self._raise_parent_problem(text, exc)
+            self._mkdir(text, True, mode)
 
     def _mkdir(self, path: str, create_parent: bool, mode: int) -> None:
         with self._native() as handle:
             self._check(lib.cv_mkdir(handle, _encode(path), create_parent, mode), path)
 
-    def _raise_parent_problem(self, path: str, exc: OSError) -> None:
-        # Curvine reports a missing or non-directory parent as a generic
-        # error; name it the way os.mkdir would.
+    def _explain(self, path: str, exc: OSError, self_dir: bool = False) -> None:
+        """Raise the POSIX error behind a generic ``Common`` refusal of ``path``.
+
+        Curvine answers a missing or non-directory parent, or a directory
+        where a file was wanted, with its generic kind; os would say ENOENT,
+        ENOTDIR or EISDIR. Anything else re-raises ``exc``.
+        """
+        if getattr(exc, "kind", None) != lib.CV_KIND_COMMON:
+            raise exc
+        if self_dir:
+            with contextlib.suppress(OSError):
+                if self.stat(path).is_dir:
+                    raise self._error(26, f"{path} is a directory", path, exc)
+
+        # The nearest ancestor that exists tells which of the two it is.
         parent = path.rsplit("/", 1)[0] or "/"
-        try:
-            parent_status = self.stat(parent)
-        except FileNotFoundError:
-            raise errors.from_status(
-                8,
-                f"parent directory {parent} does not exist ({exc.strerror})",
-                path,
-                masters=self.masters,
-            ) from exc
-        if not parent_status.is_dir:
-            raise errors.from_status(
-                10,
-                f"parent {parent} is not a directory ({exc.strerror})",
-                path,
-                masters=self.masters,
-            ) from exc
+        ancestor = parent
+        while True:
+            try:
+                found = self.stat(ancestor)
+            except FileNotFoundError:
+                ancestor = ancestor.rsplit("/", 1)[0] or "/"
+                continue
+            except OSError:
+                raise exc from None
+            break
+        if not found.is_dir:
+            raise self._error(10, f"{ancestor} is not a directory", path, exc)
+        if ancestor != parent:
+            raise self._error(8, f"parent directory {parent} does not exist", path, exc)
         raise exc
+
+    def _error(self, kind: int, text: str, path: str, cause: OSError) -> Exception:
+        error = errors.from_status(
+            kind, f"{text} ({cause.strerror})", path, masters=self.masters
+        )
+        error.__cause__ = cause
+        return error
+
+    # -- files -------------------------------------------------------------
+
+    def open(
+        self,
+        path: str | os.PathLike[str],
+        mode: str = "rb",
+        buffering: int = -1,
+        block_size: int | None = None,
+        replicas: int | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> Any:
+        """Open a Curvine file as a standard ``io`` object.
+
+        Modes: ``rb`` (``io.BufferedReader``), ``wb`` (replaces an existing
+        file), ``xb`` (fails if it exists), ``ab`` (appends, creating it if
+        missing), all ``io.BufferedWriter``; ``r``, ``w``, ``x``, ``a`` give
+        an ``io.TextIOWrapper`` (UTF-8 unless ``encoding`` says otherwise).
+        ``buffering=0`` gives the unbuffered :class:`~curvine_py.io.RawFile`.
+        ``block_size`` and ``replicas`` apply to a new file (defaults: the
+        client's ``block_size`` and ``replicas`` options). Written data is
+        visible to readers once the file is closed.
+        """
+        text = check_path(path)
+        with self._explained(text, self_dir=True):
+            return _io.open_file(
+                self,
+                text,
+                mode,
+                buffering,
+                block_size,
+                replicas,
+                encoding,
+                errors,
+                newline,
+            )
+
+    @contextmanager
+    def _explained(self, path: str, self_dir: bool = False) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            if getattr(exc, "kind", None) != lib.CV_KIND_COMMON:
+                raise
+            self._explain(path, exc, self_dir)
+
+    def read_bytes(self, path: str | os.PathLike[str]) -> bytes:
+        """The whole content of a file."""
+        text = check_path(path)
+        with self._explained(text, self_dir=True), _io.RawFile(self, text) as raw:
+            return raw.readall()
+
+    def write_bytes(
+        self,
+        path: str | os.PathLike[str],
+        data: Buffer,
+        block_size: int | None = None,
+        replicas: int | None = None,
+    ) -> int:
+        """Make ``path`` a file holding ``data`` (replacing it); return its size."""
+        text = check_path(path)
+        with self._explained(text, self_dir=True):
+            raw = _io.RawFile(self, text, "w", block_size, replicas)
+        with raw:
+            return raw.write(data)
+
+    def read_text(self, path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
+        """The whole content of a file, decoded."""
+        return self.read_bytes(path).decode(encoding)
+
+    def write_text(
+        self, path: str | os.PathLike[str], data: str, encoding: str = "utf-8"
+    ) -> int:
+        """Make ``path`` a file holding ``data`` encoded; return its length."""
+        self.write_bytes(path, data.encode(encoding))
+        return len(data)
+
+    def pread(self, path: str | os.PathLike[str], offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes of a file from ``offset``; ``b""`` past the end."""
+        text = check_path(path)
+        if offset < 0 or length < 0:
+            raise ValueError(
+                f"offset and length must not be negative, got {offset}, {length}"
+            )
+        with self._explained(text, self_dir=True), _io.RawFile(self, text) as raw:
+            wanted = max(0, min(length, raw.size - offset))
+            if not wanted:
+                return b""
+            data = bytearray(wanted)
+            raw.seek(offset)
+            got = raw.readinto(data)
+            return bytes(data) if got == wanted else bytes(data[:got])
+
+    # -- namespace changes ---------------------------------------------------
+
+    def remove(self, path: str | os.PathLike[str], recursive: bool = False) -> None:
+        """Remove a file, a symlink or an empty directory (any with ``recursive``).
+
+        A non-empty directory without ``recursive`` is ``OSError(ENOTEMPTY)``.
+        """
+        text = check_path(path)
+        with self._native() as handle:
+            self._check(lib.cv_delete(handle, _encode(text), recursive), text)
+
+    def rename(
+        self,
+        src: str | os.PathLike[str],
+        dst: str | os.PathLike[str],
+        replace: bool = True,
+    ) -> None:
+        """Move ``src`` to ``dst``; an existing file ``dst`` is replaced unless
+        ``replace`` is False (then FileExistsError)."""
+        source, target = check_path(src, "src"), check_path(dst, "dst")
+        flags = 0 if replace else lib.CV_RENAME_NO_REPLACE
+        try:
+            with self._native() as handle:
+                status = lib.cv_rename(handle, _encode(source), _encode(target), flags)
+                self._check(status, source, target)
+        except OSError as exc:
+            if getattr(exc, "kind", None) != lib.CV_KIND_COMMON:
+                raise
+            if not self.exists(source):
+                raise self._error(8, f"{source} does not exist", source, exc) from None
+            self._explain(target, exc)
+
+    def chmod(
+        self, path: str | os.PathLike[str], mode: int, recursive: bool = False
+    ) -> None:
+        """Set the permission bits of ``path`` (the low 12 bits of ``mode``)."""
+        text = check_path(path)
+        if not 0 <= mode <= 0o7777:
+            raise ValueError(f"mode must be from 0 to 0o7777, got {mode:#o}")
+        with self._native() as handle:
+            self._check(lib.cv_set_mode(handle, _encode(text), mode, recursive), text)
+
+    def chown(
+        self,
+        path: str | os.PathLike[str],
+        owner: str | None = None,
+        group: str | None = None,
+        recursive: bool = False,
+    ) -> None:
+        """Set the owner and/or group names of ``path`` (None keeps one)."""
+        text = check_path(path)
+        if owner is None and group is None:
+            raise ValueError("chown() needs an owner, a group or both")
+        user = ffi.NULL if owner is None else owner.encode()
+        team = ffi.NULL if group is None else group.encode()
+        with self._native() as handle:
+            status = lib.cv_set_owner(handle, _encode(text), user, team, recursive)
+            self._check(status, text)
+
+    def utime(
+        self, path: str | os.PathLike[str], times: tuple[float, float] | None = None
+    ) -> None:
+        """Set access and modification times (seconds), or both to now."""
+        text = check_path(path)
+        atime, mtime = times if times is not None else (time.time(),) * 2
+        with self._native() as handle:
+            status = lib.cv_set_times(
+                handle, _encode(text), int(atime * 1000), int(mtime * 1000)
+            )
+            self._check(status, text)
+
+    def set_replicas(
+        self, path: str | os.PathLike[str], replicas: int, recursive: bool = False
+    ) -> None:
+        """Set how many replicas the master keeps of a file's blocks."""
+        text = check_path(path)
+        if not 1 <= replicas <= 99:
+            raise ValueError(f"replicas must be from 1 to 99, got {replicas}")
+        with self._native() as handle:
+            status = lib.cv_set_replicas(handle, _encode(text), replicas, recursive)
+            self._check(status, text)
+
+    def symlink(
+        self,
+        target: str,
+        link: str | os.PathLike[str],
+        force: bool = False,
+    ) -> None:
+        """Make ``link`` a symlink to ``target`` (``force`` replaces a link)."""
+        text = check_path(link, "link")
+        if not isinstance(target, str) or not target:
+            raise ValueError(f"symlink target must be a non-empty str, got {target!r}")
+        with self._explained(text), self._native() as handle:
+            status = lib.cv_symlink(handle, _encode(target), _encode(text), force)
+            self._check(status, text)
+
+    def readlink(self, path: str | os.PathLike[str]) -> str:
+        """The target of the symlink ``path``."""
+        st = self.stat(path)
+        if not st.is_symlink or st.target is None:
+            raise errors.from_status(
+                lib.CV_KIND_INVALID_ARGUMENT, "not a symlink", st.path
+            )
+        return st.target
+
+    # -- listings ----------------------------------------------------------
+
+    def iterdir(
+        self, path: str | os.PathLike[str], page_size: int = 1000
+    ) -> Iterator[FileStatus]:
+        """The entries of a directory in name order, fetched a page at a time.
+
+        Memory stays bounded by ``page_size`` entries whatever the size of
+        the directory.
+        """
+        text = check_path(path)
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {page_size}")
+        after = b""
+        first = True
+        while True:
+            page = self._page(text, after, page_size)
+            if first:
+                first = False
+                self._refuse_file_listing(text, page)
+            if not page:
+                return
+            yield from page
+            after = _encode(page[-1].name)
+
+    def _page(self, path: str, after: bytes, limit: int) -> list[FileStatus]:
+        out = ffi.new("cv_status_list **")
+        with self._native() as handle:
+            status = lib.cv_list_page(handle, _encode(path), after, limit, out)
+            self._check(status, path)
+        listing = out[0]
+        try:
+            return [file_status(listing.items[i]) for i in range(listing.len)]
+        finally:
+            lib.cv_status_list_free(listing)
+
+    def _refuse_file_listing(self, path: str, entries: list[FileStatus]) -> None:
+        # Curvine answers a listing of a file with the file itself.
+        only = entries[0] if len(entries) == 1 else None
+        if (
+            only
+            and not only.is_dir
+            and only.path == path
+            and not self.stat(path).is_dir
+        ):
+            raise errors.from_status(
+                lib.CV_KIND_NOT_A_DIRECTORY,
+                f"not a directory: {path}",
+                path,
+                masters=self.masters,
+            )
+
+    def walk(
+        self,
+        top: str | os.PathLike[str],
+        topdown: bool = True,
+        onerror: Callable[[OSError], object] | None = None,
+    ) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Walk a tree like ``os.walk``: ``(dirpath, dirnames, filenames)``.
+
+        With ``topdown``, pruning ``dirnames`` in place skips those
+        directories. Symlinks are listed as files and never followed.
+        """
+        pending: list[str | tuple[str, list[str], list[str]]] = [check_path(top)]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, tuple):
+                yield item
+                continue
+            try:
+                entries = list(self.iterdir(item))
+            except OSError as exc:
+                if onerror is not None:
+                    onerror(exc)
+                continue
+
+            dirs = [e.name for e in entries if e.is_dir]
+            files = [e.name for e in entries if not e.is_dir]
+            if topdown:
+                yield item, dirs, files
+            else:
+                pending.append((item, dirs, files))
+            base = item.rstrip("/")
+            pending.extend(f"{base}/{name}" for name in reversed(dirs))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pickled client (multiprocessing "spawn") reconnects on arrival.
+        return (Client, (self.masters, self._options, self.cluster_id))
 
 
 def connect(

@@ -1,0 +1,329 @@
+"""File objects over libcurvine's readers and writers.
+
+:class:`RawFile` is an ``io.RawIOBase``: one native call per ``readinto``
+(straight into the caller's buffer) or ``write``. ``Client.open`` stacks the
+standard ``io.BufferedReader`` / ``io.BufferedWriter`` and, for text modes,
+``io.TextIOWrapper`` on top of it.
+
+Curvine files are written once, front to back: a file is open for reading or
+for writing, never both, and a writer can only append.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from typing import TYPE_CHECKING, Any, Literal
+
+from curvine_py import errors
+from curvine_py._native import ffi, lib, require
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+    from curvine_py.client import Client
+
+__all__ = ["DEFAULT_BUFFER_SIZE", "RawFile", "open_file", "parse_mode"]
+
+log = logging.getLogger("curvine_py")
+
+# Each native call carries this much at least when buffered: large enough
+# that the boundary and the network round trip are paid rarely.
+DEFAULT_BUFFER_SIZE = 1024 * 1024
+
+Kind = Literal["r", "w", "a", "x"]
+
+
+def parse_mode(mode: str) -> tuple[Kind, bool]:
+    """Split an ``open()`` mode into its kind (r, w, a, x) and whether binary."""
+    if not isinstance(mode, str):
+        raise TypeError(f"mode must be str, got {mode!r}")
+    kinds = [c for c in mode if c in "rwax"]
+    rest = set(mode) - set("rwaxbt")
+    if "+" in rest:
+        raise ValueError(
+            f"mode {mode!r}: '+' is not supported: a Curvine file is open for "
+            "reading or for writing, not both"
+        )
+    if (
+        rest
+        or len(kinds) != 1
+        or len(set(mode)) != len(mode)
+        or ("b" in mode and "t" in mode)
+    ):
+        raise ValueError(
+            f"invalid mode {mode!r}: want one of r, w, a, x, optionally with b or t"
+        )
+    return kinds[0], "b" in mode  # type: ignore[return-value]
+
+
+def _whole(buffer: Buffer) -> Any:
+    view = memoryview(buffer)
+    if not view.c_contiguous:
+        raise BufferError("a contiguous buffer is needed")
+    return ffi.from_buffer("uint8_t[]", view)
+
+
+class RawFile(io.RawIOBase):
+    """An unbuffered Curvine file: a native reader or a native writer.
+
+    Reads are positional (``pread`` underneath), so ``seek`` is free and
+    reading at or past the end returns ``b""``. A writer appends only:
+    ``tell`` works, ``seek`` elsewhere does not. ``close`` on a writer makes
+    the file complete and visible with its full length.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        path: str,
+        kind: Kind = "r",
+        block_size: int | None = None,
+        replicas: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.name = path
+        self.mode = f"{kind}b"
+        self._client = client
+        self._kind = kind
+        self._pos = 0
+        self._size = 0
+        self._failed = False
+        self._handle: Any = None
+        self._pid = os.getpid()
+        if kind == "r":
+            self._open_reader()
+        else:
+            self._open_writer(block_size, replicas)
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<curvine_py.RawFile {self.name!r} mode={self.mode!r}{state}>"
+
+    # -- native handles ----------------------------------------------------
+
+    def _open_reader(self) -> None:
+        out = ffi.new("cv_reader **")
+        with self._client._native() as native:
+            self._check(require("cv_reader_open")(native, _encode(self.name), out))
+        self._handle = ffi.gc(out[0], require("cv_reader_close"))
+        self._size = int(require("cv_reader_len")(self._handle))
+
+    def _open_writer(self, block_size: int | None, replicas: int | None) -> None:
+        flags = {"w": lib.CV_WRITE_OVERWRITE, "x": 0, "a": lib.CV_WRITE_APPEND}
+        out = ffi.new("cv_writer **")
+        with self._client._native() as native:
+            self._check(
+                require("cv_writer_open")(
+                    native,
+                    _encode(self.name),
+                    flags[self._kind],
+                    block_size or 0,
+                    replicas or 0,
+                    out,
+                )
+            )
+        self._handle = ffi.gc(out[0], require("cv_writer_abort"))
+        self._pos = int(require("cv_writer_pos")(self._handle))
+
+    def _check(self, status: int) -> None:
+        errors.check(status, self.name, masters=self._client.masters)
+
+    def _live(self) -> Any:
+        """The native handle of this process, after checking the file is open."""
+        if self.closed:
+            raise ValueError(f"I/O operation on closed file {self.name!r}")
+        if self._pid != os.getpid():
+            self._after_fork()
+        return self._handle
+
+    def _after_fork(self) -> None:
+        # The handle and its sockets belong to the parent: leave them alone.
+        ffi.gc(self._handle, None)
+        self._handle = None
+        self._pid = os.getpid()
+        if self._kind != "r":
+            raise OSError(
+                f"{self.name}: a file open for writing cannot be used after fork(); "
+                "open it again in the child"
+            )
+        log.debug("process %d reopens %s after fork", self._pid, self.name)
+        self._open_reader()
+
+    # -- io.RawIOBase --------------------------------------------------------
+
+    def readable(self) -> bool:
+        """True for a file opened for reading."""
+        self._checkClosed()
+        return self._kind == "r"
+
+    def writable(self) -> bool:
+        """True for a file opened for writing."""
+        self._checkClosed()
+        return self._kind != "r"
+
+    def seekable(self) -> bool:
+        """True for a reader; a writer only appends."""
+        self._checkClosed()
+        return self._kind == "r"
+
+    @property
+    def size(self) -> int:
+        """The length of the file: fixed for a reader, growing for a writer."""
+        return self._size if self._kind == "r" else self._pos
+
+    def tell(self) -> int:
+        """The current position."""
+        self._checkClosed()
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move the read position; past the end is allowed (reads give b"")."""
+        self._checkClosed()
+        if whence == os.SEEK_SET:
+            target = offset
+        elif whence == os.SEEK_CUR:
+            target = self._pos + offset
+        elif whence == os.SEEK_END:
+            target = self.size + offset
+        else:
+            raise ValueError(f"whence must be 0, 1 or 2, got {whence}")
+        if target == self._pos:
+            return self._pos
+        if self._kind != "r":
+            raise io.UnsupportedOperation(
+                f"{self.name}: a file open for writing cannot seek"
+            )
+        if target < 0:
+            raise ValueError(f"negative seek position {target}")
+        self._pos = target
+        return self._pos
+
+    def readinto(self, buffer: Buffer) -> int:
+        """Read into ``buffer`` from the current position; 0 at the end."""
+        handle = self._live()
+        if self._kind != "r":
+            raise io.UnsupportedOperation(f"{self.name}: not open for reading")
+        target = _whole(buffer)
+        wanted = min(len(target), self._size - self._pos)
+        if wanted <= 0:
+            return 0
+
+        done = ffi.new("size_t *")
+        self._check(require("cv_reader_pread")(handle, self._pos, target, wanted, done))
+        self._pos += int(done[0])
+        return int(done[0])
+
+    def readall(self) -> bytes:
+        """Read to the end in one native call."""
+        self._live()
+        remaining = self._size - self._pos
+        if remaining <= 0:
+            return b""
+        data = bytearray(remaining)
+        view = memoryview(data)
+        got = 0
+        while got < remaining:
+            n = self.readinto(view[got:])
+            if not n:
+                break
+            got += n
+        return bytes(view[:got])
+
+    def write(self, data: Buffer) -> int:
+        """Append all of ``data`` (one native call) and return its length."""
+        handle = self._live()
+        if self._kind == "r":
+            raise io.UnsupportedOperation(f"{self.name}: not open for writing")
+        source = _whole(data)
+        if not len(source):
+            return 0
+        status = require("cv_writer_write")(handle, source, len(source))
+        if status:
+            # A writer that failed can only be given up: close() aborts it.
+            self._failed = True
+            self._check(status)
+        self._pos += len(source)
+        return len(source)
+
+    def abort(self) -> None:
+        """Give up a writer: cancel its streams; the file is not completed."""
+        if self.closed:
+            return
+        handle, self._handle = self._handle, None
+        if handle is not None and self._pid == os.getpid() and self._kind != "r":
+            ffi.release(handle)
+        super().close()
+
+    def close(self) -> None:
+        """Close the file; for a writer, complete it. Safe to call twice."""
+        if self.closed:
+            return
+        handle, self._handle = self._handle, None
+        try:
+            if handle is None or self._pid != os.getpid():
+                if handle is not None:
+                    ffi.gc(handle, None)
+            elif self._kind == "r" or self._failed:
+                ffi.release(handle)
+            else:
+                # Completing consumes the writer whatever the outcome.
+                ffi.gc(handle, None)
+                self._check(require("cv_writer_close")(handle))
+        finally:
+            super().close()
+
+
+def _encode(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
+def open_file(
+    client: Client,
+    path: str,
+    mode: str = "rb",
+    buffering: int = -1,
+    block_size: int | None = None,
+    replicas: int | None = None,
+    encoding: str | None = None,
+    errors_: str | None = None,
+    newline: str | None = None,
+) -> Any:
+    """Open ``path``; see ``Client.open``."""
+    kind, binary = parse_mode(mode)
+    if binary and (encoding is not None or errors_ is not None or newline is not None):
+        raise ValueError("binary mode takes no encoding, errors or newline")
+    if buffering == 0 and not binary:
+        raise ValueError("text mode needs buffering (buffering=0 is binary only)")
+    if buffering == 1 and binary:
+        raise ValueError("line buffering (buffering=1) is for text mode")
+    if block_size is not None and block_size <= 0:
+        raise ValueError(f"block_size must be a positive byte count, got {block_size}")
+    if replicas is not None and replicas <= 0:
+        raise ValueError(f"replicas must be at least 1, got {replicas}")
+    if kind == "r" and (block_size is not None or replicas is not None):
+        raise ValueError("block_size and replicas apply to files opened for writing")
+
+    raw = RawFile(client, path, kind, block_size, replicas)
+    if buffering == 0:
+        return raw
+
+    size = buffering if buffering > 1 else DEFAULT_BUFFER_SIZE
+    buffered: io.BufferedIOBase
+    if kind == "r":
+        buffered = io.BufferedReader(raw, buffer_size=size)
+    else:
+        buffered = io.BufferedWriter(raw, buffer_size=size)
+    if binary:
+        return buffered
+
+    text = io.TextIOWrapper(
+        buffered,
+        encoding=encoding or "utf-8",
+        errors=errors_,
+        newline=newline,
+        line_buffering=buffering == 1,
+    )
+    text.mode = mode  # type: ignore[misc]
+    return text
