@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import errno
+import pickle
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path, PurePosixPath
 
@@ -309,3 +312,31 @@ def test_leader_switch_while_connected() -> None:
         assert c.info().leader == mc.masters[1]
         assert sorted(c.listdir("/")) == ["after", "before"]
         mc.start_master(2)
+
+
+def test_a_pickled_client_reconnects(cluster: MiniCluster, client: Client) -> None:
+    copy = pickle.loads(pickle.dumps(client))
+    try:
+        assert copy is not client
+        assert copy.masters == client.masters
+        assert copy.info().leader == cluster.leader
+    finally:
+        copy.close()
+
+
+def test_missing_native_part_says_how_to_build() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['curvine_py._libcurvine'] = None\n"
+        "import curvine_py\n"
+        "try:\n"
+        "    curvine_py.connect('h:1')\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert "libcurvine" in out
+    assert "maturin develop" in out
