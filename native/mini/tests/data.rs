@@ -242,7 +242,7 @@ fn short_circuit_hands_out_the_block_file() {
     let mut w = Conn::open(addr(&lb.locs[0]));
     let rid = req_id();
     let open = BlockWriteRequest {
-        block: lb.block.clone(),
+        block: lb.block,
         off: 0,
         block_size: BLOCK,
         short_circuit: true,
@@ -267,10 +267,10 @@ fn short_circuit_hands_out_the_block_file() {
         .unwrap()
         .write_all(&payload)
         .unwrap();
-    let mut block = lb.block.clone();
+    let mut block = lb.block;
     block.block_size = payload.len() as i64;
     let complete = BlockWriteRequest {
-        block: block.clone(),
+        block,
         off: payload.len() as i64,
         block_size: BLOCK,
         client_name: CLIENT.into(),
@@ -313,7 +313,7 @@ fn write_streams_check_ids_bounds_and_cancel() {
     let mut w = Conn::open(addr(&lb.locs[0]));
     let rid = req_id();
     let open = |off| BlockWriteRequest {
-        block: lb.block.clone(),
+        block: lb.block,
         off,
         block_size: BLOCK,
         client_name: CLIENT.into(),
@@ -389,7 +389,7 @@ fn write_streams_check_ids_bounds_and_cancel() {
     let cancel = BlockWriteRequest {
         block: ExtendedBlockProto {
             block_size: 15,
-            ..lb.block.clone()
+            ..lb.block
         },
         block_size: BLOCK,
         ..Default::default()
@@ -412,7 +412,7 @@ fn write_streams_check_ids_bounds_and_cancel() {
                 &LocatedBlockProto {
                     block: ExtendedBlockProto {
                         block_size: 15,
-                        ..lb.block.clone()
+                        ..lb.block
                     },
                     ..lb.clone()
                 },
@@ -512,7 +512,7 @@ fn add_block_is_idempotent_and_append_reopens_the_last_block() {
 
     let data = pattern(BLOCK as usize, 7);
     write_block(addr(&first.locs[0]), &first.block, 0, BLOCK, &data, 8192);
-    let mut last = first.block.clone();
+    let mut last = first.block;
     last.block_size = BLOCK;
     let second: LocatedBlockProto = ok(&add_block(
         &mut m,
@@ -520,7 +520,7 @@ fn add_block_is_idempotent_and_append_reopens_the_last_block() {
         id,
         vec![commit_of(&first, BLOCK)],
         BLOCK,
-        Some(last.clone()),
+        Some(last),
     ));
     assert_ne!(second.block.id, first.block.id);
     let retry: LocatedBlockProto = ok(&add_block(

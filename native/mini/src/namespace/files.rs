@@ -124,7 +124,7 @@ impl Namespace {
             owner: opts.owner.clone(),
             group: opts.group.clone(),
             x_attr: opts.x_attr.clone(),
-            storage_policy: Some(opts.storage_policy.clone()),
+            storage_policy: Some(opts.storage_policy),
         };
         let parent = self.parent_dir(path, &parts, opts.create_parent, &NewAttrs::default())?;
         let meta = FileMeta {
@@ -154,7 +154,7 @@ impl Namespace {
         };
         inode.mtime = now;
         inode.ctime = now;
-        inode.storage_policy = opts.storage_policy.clone();
+        inode.storage_policy = opts.storage_policy;
         let Some(f) = inode.file_mut() else {
             return Vec::new();
         };

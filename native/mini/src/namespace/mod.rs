@@ -161,7 +161,7 @@ impl Inode {
             mtime: self.mtime,
             atime: self.atime,
             x_attr: self.x_attr.clone(),
-            storage_policy: self.storage_policy.clone(),
+            storage_policy: self.storage_policy,
             owner: self.owner.clone(),
             group: self.group.clone(),
             mode: self.mode,
@@ -250,7 +250,7 @@ impl NewAttrs {
             owner: opts.owner.clone(),
             group: opts.group.clone(),
             x_attr: opts.x_attr.clone(),
-            storage_policy: Some(opts.storage_policy.clone()),
+            storage_policy: Some(opts.storage_policy),
         }
     }
 }
@@ -400,10 +400,7 @@ impl Namespace {
     ) -> i64 {
         let id = self.alloc_id();
         let now = now_ms();
-        let policy = attrs
-            .storage_policy
-            .clone()
-            .unwrap_or_else(default_storage_policy);
+        let policy = attrs.storage_policy.unwrap_or_else(default_storage_policy);
         let inode = Inode {
             id,
             parent,

@@ -105,7 +105,7 @@ pub fn write_block(
     let mut w = Conn::open(worker);
     let rid = req_id();
     let open = BlockWriteRequest {
-        block: block.clone(),
+        block: *block,
         off,
         block_size,
         client_name: CLIENT.into(),
@@ -141,7 +141,7 @@ pub fn write_block(
         seq += 1;
     }
 
-    let mut done = block.clone();
+    let mut done = *block;
     done.block_size = off + data.len() as i64;
     let complete = BlockWriteRequest {
         block: done,
@@ -199,7 +199,7 @@ pub fn write_file(
     let mut last: Option<ExtendedBlockProto> = None;
     let mut written = 0i64;
     for piece in data.chunks(block_size as usize) {
-        let lb: LocatedBlockProto = ok(&add_block(m, path, id, commits, written, last.clone()));
+        let lb: LocatedBlockProto = ok(&add_block(m, path, id, commits, written, last));
         assert_eq!(lb.block.block_size, 0, "a new block is empty");
         assert_eq!(lb.locs.len(), replicas as usize);
         for w in &lb.locs {
@@ -207,7 +207,7 @@ pub fn write_file(
         }
         written += piece.len() as i64;
         commits = vec![commit_of(&lb, piece.len() as i64)];
-        let mut b = lb.block.clone();
+        let mut b = lb.block;
         b.block_size = piece.len() as i64;
         last = Some(b);
     }
