@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import grp
+import itertools
 import logging
 import os
 import posixpath
@@ -320,22 +321,25 @@ def _make_operations(client: Client, fs_path: str) -> Any:
             self._root = fs_path
             self._uid = os.getuid()
             self._gid = os.getgid()
-            self._no_read_logged = threading.Event()
+            self._files: dict[int, tuple[Any, threading.Lock]] = {}
+            self._handles = itertools.count(1)
+            self._files_lock = threading.Lock()
 
         def _remote(self, path: str) -> str:
             return posixpath.normpath(posixpath.join(self._root, path.lstrip("/")))
 
-        def _call(self, op: str, fn: Callable[..., T], *args: Any) -> T:
+        def _call(self, op: str, path: str, fn: Callable[..., T], *args: Any) -> T:
             try:
                 return fn(*args)
             except OSError as e:
                 code = _errno_of(e)
                 if code != errno.ENOENT:
-                    log.warning("%s %s: %s", op, args[0] if args else "", e)
+                    log.warning("%s %s: %s", op, path, e)
                 raise mfusepy.FuseOSError(code) from e
 
         def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
-            st = self._call("stat", self._client.stat, self._remote(path))
+            remote = self._remote(path)
+            st = self._call("stat", remote, self._client.stat, remote)
             if st.is_dir:
                 kind = stat_mod.S_IFDIR
             elif st.is_symlink:
@@ -345,51 +349,67 @@ def _make_operations(client: Client, fs_path: str) -> Any:
             size = len(st.target or "") if st.is_symlink else st.size
             return {
                 "st_mode": kind | stat_mod.S_IMODE(st.mode),
-                "st_nlink": getattr(st, "nlink", 0) or (2 if st.is_dir else 1),
+                "st_nlink": st.nlink or (2 if st.is_dir else 1),
                 "st_size": size,
-                "st_uid": _uid_of(getattr(st, "owner", None), self._uid),
-                "st_gid": _gid_of(getattr(st, "group", None), self._gid),
+                "st_uid": _uid_of(st.owner, self._uid),
+                "st_gid": _gid_of(st.group, self._gid),
                 "st_mtime": int(st.mtime * 1e9),
-                "st_atime": int((getattr(st, "atime", None) or st.mtime) * 1e9),
-                "st_ctime": int(st.mtime * 1e9),
+                "st_atime": int((st.atime or st.mtime) * 1e9),
+                "st_ctime": int((st.ctime or st.mtime) * 1e9),
                 "st_blksize": STATFS_BLOCK,
                 "st_blocks": (size + 511) // 512,
             }
 
-        def readdir(self, path: str, fh: int) -> list[str]:
-            names = self._call("listdir", self._client.listdir, self._remote(path))
-            return [".", "..", *names]
+        def readdir(self, path: str, fh: int) -> list[Any]:
+            remote = self._remote(path)
+            entries = self._call(
+                "list", remote, lambda: list(self._client.iterdir(remote))
+            )
+            return [".", "..", *((e.name, {"st_mode": e.mode}, 0) for e in entries)]
 
         def readlink(self, path: str) -> str:
-            st = self._call("stat", self._client.stat, self._remote(path))
-            if not st.is_symlink or not st.target:
-                raise mfusepy.FuseOSError(errno.EINVAL)
-            return str(st.target)
+            remote = self._remote(path)
+            return str(self._call("readlink", remote, self._client.readlink, remote))
 
         def open(self, path: str, flags: int) -> int:
             if flags & os.O_ACCMODE != os.O_RDONLY:
                 raise mfusepy.FuseOSError(errno.EROFS)
-            st = self._call("stat", self._client.stat, self._remote(path))
-            if st.is_dir:
-                raise mfusepy.FuseOSError(errno.EISDIR)
-            return 0
+            remote = self._remote(path)
+
+            # One unbuffered reader per open file: reads are positional, so
+            # the kernel's offsets map straight onto it.
+            raw = self._call("open", remote, self._client.open, remote, "rb", 0)
+            fh = next(self._handles)
+            with self._files_lock:
+                self._files[fh] = (raw, threading.Lock())
+            return fh
 
         def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
-            pread = getattr(self._client, "pread", None)
-            if pread is None:
-                if not self._no_read_logged.is_set():
-                    self._no_read_logged.set()
-                    log.error(
-                        "read %s: this curvine_py has no file reads (Client.pread); "
-                        "only listing and stat work through this mount",
-                        path,
-                    )
-                raise mfusepy.FuseOSError(errno.EIO)
-            data: bytes = self._call("read", pread, self._remote(path), offset, size)
-            return data
+            entry = self._files.get(fh)
+            if entry is None:
+                raise mfusepy.FuseOSError(errno.EBADF)
+            raw, lock = entry
+            buf = bytearray(size)
+            with lock:
+                raw.seek(offset)
+                got = self._call("read", raw.name, raw.readinto, buf)
+            return bytes(memoryview(buf)[:got])
+
+        def release(self, path: str, fh: int) -> int:
+            with self._files_lock:
+                entry = self._files.pop(fh, None)
+            if entry is not None:
+                entry[0].close()
+            return 0
+
+        def destroy(self, path: str) -> None:
+            with self._files_lock:
+                files, self._files = list(self._files.values()), {}
+            for raw, _ in files:
+                raw.close()
 
         def statfs(self, path: str) -> dict[str, int]:
-            info = self._call("info", self._client.info)
+            info = self._call("info", self._root, self._client.info)
             blocks = int(info.capacity) // STATFS_BLOCK
             free = int(info.available) // STATFS_BLOCK
             return {
@@ -447,7 +467,7 @@ class SignalUnmounter:
 
 def mount(client: Client, settings: MountSettings, mountpoint: str) -> None:
     """Serve the mount in the foreground until it is unmounted or signalled."""
-    import mfusepy  # type: ignore[import-untyped]
+    import mfusepy
 
     options: dict[str, Any] = {"fsname": f"curvine:{settings.fs_path}"}
     options["subtype"] = "curvine-py"

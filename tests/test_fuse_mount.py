@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -39,6 +41,10 @@ pytestmark = [
 ]
 
 MOUNT_WAIT_S = 30.0
+MIB = 1024 * 1024
+
+# Several blocks of 1 MiB and a ragged tail, so reads cross block boundaries.
+PAYLOAD = random.Random(7).randbytes(3 * MIB + 12345)
 
 
 def _fuse_cmd(*args: str | os.PathLike[str]) -> list[str]:
@@ -70,6 +76,8 @@ def dataset(cluster: MiniCluster) -> Iterator[MiniCluster]:
         client.mkdir("/data/train/shard-1", parents=True)
         client.mkdir("/data/eval", parents=True)
         client.mkdir("/elsewhere", parents=True)
+        client.write_bytes("/data/train/shard-0/part.bin", PAYLOAD, block_size=MIB)
+        client.symlink("/data/train/shard-0/part.bin", "/data/latest")
     yield cluster
 
 
@@ -136,6 +144,57 @@ def test_listing_and_stat_through_the_kernel_match_the_cluster(
 
     assert code == 0, proc.stderr.read().decode() if proc.stderr else ""
     assert not os.path.ismount(mnt)
+
+
+def test_file_content_through_the_kernel_matches_what_was_written(
+    dataset: MiniCluster, tmp_path: Path
+) -> None:
+    mnt = tmp_path / "mnt"
+    proc = subprocess.Popen(
+        _fuse_cmd(
+            "--master-addrs",
+            dataset.master_endpoints,
+            "--mnt-path",
+            mnt,
+            "--fs-path",
+            "/data",
+            "--conf",
+            tmp_path / "absent.toml",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_mounted(mnt, proc)
+        part = mnt / "train" / "shard-0" / "part.bin"
+
+        assert os.stat(part).st_size == len(PAYLOAD)
+        digest = hashlib.sha256(part.read_bytes()).hexdigest()
+        assert digest == hashlib.sha256(PAYLOAD).hexdigest()
+
+        rng = random.Random(11)
+        fd = os.open(part, os.O_RDONLY)
+        try:
+            for _ in range(20):
+                offset = rng.randrange(len(PAYLOAD))
+                length = rng.randrange(1, 300_000)
+                expected = PAYLOAD[offset : offset + length]
+                assert os.pread(fd, length, offset) == expected
+            assert os.pread(fd, 100, len(PAYLOAD)) == b""
+            assert os.pread(fd, 100, len(PAYLOAD) + 5000) == b""
+        finally:
+            os.close(fd)
+
+        assert os.readlink(mnt / "latest") == "/data/train/shard-0/part.bin"
+        with pytest.raises(OSError) as refused:
+            os.open(part, os.O_WRONLY)
+        assert refused.value.errno == errno.EROFS
+        with pytest.raises(IsADirectoryError):
+            (mnt / "train").read_bytes()
+    finally:
+        code = _unmount(mnt, proc)
+
+    assert code == 0
 
 
 def test_flags_override_the_config_and_sigterm_unmounts(
