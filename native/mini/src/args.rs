@@ -25,9 +25,16 @@ pub struct Args {
     pub foreground: bool,
 }
 
-/// A bad command line, worded for the person who typed it.
+/// A bad command line, worded for the person who typed it, or a request
+/// for the usage text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ArgsError(pub String);
+
+impl ArgsError {
+    pub fn is_help(&self) -> bool {
+        self.0 == USAGE
+    }
+}
 
 impl fmt::Display for ArgsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

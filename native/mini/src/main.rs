@@ -28,6 +28,10 @@ use crate::nodes::Nodes;
 fn main() -> ExitCode {
     let args = match Args::parse(std::env::args_os().skip(1)) {
         Ok(args) => args,
+        Err(e) if e.is_help() => {
+            println!("{e}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("curvine-mini: {e}");
             return ExitCode::from(2);

@@ -33,6 +33,9 @@ use crate::retry_cache::Seen;
 /// Curvine's upper bounds for block size and replicas.
 const MAX_BLOCK_SIZE: i64 = 100 * 1024 * 1024 * 1024;
 const MAX_REPLICAS: i32 = 100;
+/// Curvine's client reports its metrics with this code when it closes; the
+/// mini cluster accepts and forgets them.
+const METRICS_REPORT: i8 = 60;
 
 /// Serves one client connection of master `index` until it closes or sends
 /// a frame that breaks the layout rules.
@@ -345,6 +348,7 @@ fn dispatch(cluster: &Cluster, frame: &Frame) -> NsResult<Vec<u8>> {
             }
             .encode_to_vec()
         }
+        None if frame.code == METRICS_REPORT => Vec::new(),
         _ => return Err(common("Unsupported operation")),
     };
     Ok(reply)

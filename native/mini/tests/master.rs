@@ -310,12 +310,22 @@ fn replies_echo_ids_and_heartbeats_get_none() {
 fn unknown_codes_are_unsupported() {
     let mini = Mini::start(&[]);
     let mut c = mini.leader_conn();
-    for code in [1i8, 6, 22, 60, 99] {
+    for code in [1i8, 6, 22, 32, 99] {
         let f = Frame::request(code, RequestStatus::Rpc, req_id(), RPC_SEQ_ID, vec![]);
         let blob = err(&c.round_trip(&f));
         assert_eq!(blob.raw_kind, 10000);
         assert_eq!(blob.message, "Unsupported operation");
     }
+}
+
+#[test]
+fn metrics_reports_are_accepted() {
+    let mini = Mini::start(&[]);
+    let mut c = mini.leader_conn();
+    let f = Frame::request(60, RequestStatus::Rpc, req_id(), RPC_SEQ_ID, vec![1, 2, 3]);
+    let reply = c.round_trip(&f);
+    assert!(reply.is_success());
+    assert!(reply.header.is_empty());
 }
 
 #[test]
