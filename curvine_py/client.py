@@ -362,6 +362,9 @@ class _Conf:
         return parse_masters(tokens)
 
 
+# The kinds behind which a more precise POSIX error may hide.
+_EXPLAINED_KINDS = frozenset({lib.CV_KIND_COMMON, lib.CV_KIND_FILE_NOT_FOUND})
+
 _LIVE_CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
 
 
@@ -606,12 +609,14 @@ class Client:
         """Raise the POSIX error behind a generic ``Common`` refusal of ``path``.
 
         Curvine answers a missing or non-directory parent, or a directory
-        where a file was wanted, with its generic kind; os would say ENOENT,
-        ENOTDIR or EISDIR. Anything else re-raises ``exc``.
+        where a file was wanted, with its generic kind (and a path that runs
+        through a file as not found); os would say ENOENT, ENOTDIR or EISDIR.
+        Anything else re-raises ``exc``.
         """
-        if getattr(exc, "kind", None) != lib.CV_KIND_COMMON:
+        kind = getattr(exc, "kind", None)
+        if kind not in _EXPLAINED_KINDS:
             raise exc
-        if self_dir:
+        if self_dir and kind == lib.CV_KIND_COMMON:
             with contextlib.suppress(OSError):
                 if self.stat(path).is_dir:
                     raise self._error(26, f"{path} is a directory", path, exc)
@@ -630,7 +635,7 @@ class Client:
             break
         if not found.is_dir:
             raise self._error(10, f"{ancestor} is not a directory", path, exc)
-        if ancestor != parent:
+        if ancestor != parent and kind == lib.CV_KIND_COMMON:
             raise self._error(8, f"parent directory {parent} does not exist", path, exc)
         raise exc
 
@@ -684,8 +689,6 @@ class Client:
         try:
             yield
         except OSError as exc:
-            if getattr(exc, "kind", None) != lib.CV_KIND_COMMON:
-                raise
             self._explain(path, exc, self_dir)
 
     def read_bytes(self, path: str | os.PathLike[str]) -> bytes:
