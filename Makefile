@@ -4,6 +4,7 @@
 #                curvine-fluid and list the mounted dataset
 #   make test    cargo tests of the native crates, then pytest
 #   make bench   sequential read/write throughput against the mini cluster
+#                (BENCH_ARGS="--size-mib 1024 --repeat 3" to change the run)
 #
 # Stamps under build/ keep a second run from redoing finished steps.
 
@@ -92,4 +93,4 @@ demo: build
 	$(VPY) scripts/demo.py
 
 bench: build
-	$(VPY) benchmarks/throughput.py
+	$(VPY) benchmarks/throughput.py $(BENCH_ARGS)

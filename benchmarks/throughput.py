@@ -120,7 +120,7 @@ def curvine_figures(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=256, help="file size in MiB")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure")
     parser.add_argument("--json", action="store_true", help="print JSON instead")
     args = parser.parse_args(argv)
     if args.size_mib < 1 or args.repeat < 1:
