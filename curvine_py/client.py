@@ -730,13 +730,7 @@ class Client:
                 f"offset and length must not be negative, got {offset}, {length}"
             )
         with self._explained(text, self_dir=True), _io.RawFile(self, text) as raw:
-            wanted = max(0, min(length, raw.size - offset))
-            if not wanted:
-                return b""
-            data = bytearray(wanted)
-            raw.seek(offset)
-            got = raw.readinto(data)
-            return bytes(data) if got == wanted else bytes(data[:got])
+            return raw.pread(length, offset)
 
     # -- namespace changes ---------------------------------------------------
 

@@ -202,18 +202,36 @@ class RawFile(io.RawIOBase):
 
     def readinto(self, buffer: Buffer) -> int:
         """Read into ``buffer`` from the current position; 0 at the end."""
+        got = self.preadinto(buffer, self._pos)
+        self._pos += got
+        return got
+
+    def preadinto(self, buffer: Buffer, offset: int) -> int:
+        """Read into ``buffer`` from ``offset`` without moving the position.
+
+        Like ``os.preadv``: safe from several threads at once on one reader.
+        """
         handle = self._live()
         if self._kind != "r":
             raise io.UnsupportedOperation(f"{self.name}: not open for reading")
+        if offset < 0:
+            raise ValueError(f"negative read offset {offset}")
         target = _whole(buffer)
-        wanted = min(len(target), self._size - self._pos)
+        wanted = min(len(target), self._size - offset)
         if wanted <= 0:
             return 0
 
         done = ffi.new("size_t *")
-        self._check(require("cv_reader_pread")(handle, self._pos, target, wanted, done))
-        self._pos += int(done[0])
+        self._check(require("cv_reader_pread")(handle, offset, target, wanted, done))
         return int(done[0])
+
+    def pread(self, size: int, offset: int) -> bytes:
+        """Up to ``size`` bytes from ``offset`` (like ``os.pread``); b"" past the end."""
+        if size < 0:
+            raise ValueError(f"negative read size {size}")
+        data = bytearray(max(0, min(size, self._size - offset)))
+        got = self.preadinto(data, offset) if data else 0
+        return bytes(data) if got == len(data) else bytes(data[:got])
 
     def readall(self) -> bytes:
         """Read to the end in one native call."""
