@@ -1,6 +1,8 @@
 //! The client handle and its metadata calls.
 
+use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use wire::proto;
 use wire::RpcCode;
@@ -9,6 +11,7 @@ use crate::conf::ClientConf;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::master::MasterClient;
+use crate::worker::WorkerPool;
 
 /// Protocol version this client speaks, sent in the version handshake.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -26,6 +29,8 @@ pub struct Client {
     /// The lease id of this client's writers.
     client_name: String,
     handshake_sent: AtomicBool,
+    workers: WorkerPool,
+    client_ip: OnceLock<String>,
 }
 
 impl Client {
@@ -33,12 +38,15 @@ impl Client {
     pub fn new(conf: ClientConf) -> Result<Client> {
         conf.validate()?;
         let master = MasterClient::new(&conf);
+        let workers = WorkerPool::new(&conf);
         let client_name = format!("curvine-py-{:016x}", crate::connection::fresh_req_id());
         Ok(Client {
             conf,
             master,
             client_name,
             handshake_sent: AtomicBool::new(false),
+            workers,
+            client_ip: OnceLock::new(),
         })
     }
 
@@ -52,6 +60,78 @@ impl Client {
 
     pub fn client_name(&self) -> &str {
         &self.client_name
+    }
+
+    pub(crate) fn workers(&self) -> &WorkerPool {
+        &self.workers
+    }
+
+    /// Who this client is, for the master's placement of new blocks.
+    pub(crate) fn client_address(&self) -> proto::ClientAddressProto {
+        let ip = self.client_ip.get_or_init(|| {
+            (self.conf.hostname.as_str(), 0)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut addrs| addrs.next())
+                .map(|a| a.ip().to_string())
+                .unwrap_or_else(|| "127.0.0.1".into())
+        });
+        proto::ClientAddressProto {
+            client_name: self.client_name.clone(),
+            hostname: self.conf.hostname.clone(),
+            ip_addr: ip.clone(),
+            port: 0,
+        }
+    }
+
+    /// Whether a worker shares this host, so its block files can be used
+    /// directly.
+    pub(crate) fn is_local(&self, worker: &proto::WorkerAddressProto) -> bool {
+        self.conf.short_circuit && worker.hostname == self.conf.hostname
+    }
+
+    /// Turns the master's generic error for a bad path into the POSIX-style
+    /// one it stands for, by looking at the path and its parent.
+    pub(crate) fn explain_path_error(&self, path: &str, error: Error) -> Error {
+        if !error.is_server(wire::ErrorKind::Common) {
+            return error;
+        }
+        if let Ok(status) = self.stat(path) {
+            if status.is_dir {
+                return Error::new(
+                    crate::error::Code::Server(wire::ErrorKind::IsADirectory as i32),
+                    "is a directory",
+                )
+                .with_path(path);
+            }
+            return error;
+        }
+        self.explain_parent_error(path, error)
+    }
+
+    /// Like `explain_path_error`, looking at the parent only.
+    pub(crate) fn explain_parent_error(&self, path: &str, error: Error) -> Error {
+        if !error.is_server(wire::ErrorKind::Common) {
+            return error;
+        }
+        let parent = match path.rfind('/') {
+            Some(0) => "/",
+            Some(i) => &path[..i],
+            None => return error,
+        };
+        match self.stat(parent) {
+            Err(e) if e.is_server(wire::ErrorKind::FileNotFound) => Error::new(
+                crate::error::Code::Server(wire::ErrorKind::FileNotFound as i32),
+                format!("parent directory {parent} does not exist"),
+            )
+            .with_path(path),
+            Ok(p) if !p.is_dir => Error::new(
+                crate::error::Code::Server(wire::ErrorKind::NotADirectory as i32),
+                format!("parent {parent} is not a directory"),
+            )
+            .with_path(path),
+            _ => error,
+        }
     }
 
     /// One request/reply with the leader, errors tagged with `path`.
@@ -152,7 +232,9 @@ impl Client {
                 group: String::new(),
             },
         };
-        let resp: proto::MkdirResponse = self.rpc(RpcCode::Mkdir, &req, Some(path))?;
+        let resp: proto::MkdirResponse = self
+            .rpc(RpcCode::Mkdir, &req, Some(path))
+            .map_err(|e| self.explain_parent_error(path, e))?;
         Ok(resp.status)
     }
 
@@ -178,9 +260,11 @@ impl Client {
             dst: dst.into(),
             flags,
         };
-        let resp: proto::RenameResponse =
-            self.rpc(RpcCode::Rename, &req, Some(src)).map_err(|e| {
-                let message = format!("{} (renaming to {dst})", e.message);
+        let resp: proto::RenameResponse = self
+            .rpc(RpcCode::Rename, &req, Some(src))
+            .map_err(|e| self.explain_parent_error(dst, e))
+            .map_err(|e| {
+                let message = format!("{} (renaming {src} to {dst})", e.message);
                 Error { message, ..e }
             })?;
         Ok(resp.result)

@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod error;
 pub mod fs;
 pub mod master;
+pub mod worker;
 
 pub use block_reader::FileReader;
 pub use block_writer::{FileWriter, WriteOptions};
