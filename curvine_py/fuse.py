@@ -321,7 +321,7 @@ def _make_operations(client: Client, fs_path: str) -> Any:
             self._root = fs_path
             self._uid = os.getuid()
             self._gid = os.getgid()
-            self._files: dict[int, tuple[Any, threading.Lock]] = {}
+            self._files: dict[int, Any] = {}
             self._handles = itertools.count(1)
             self._files_lock = threading.Lock()
 
@@ -376,36 +376,32 @@ def _make_operations(client: Client, fs_path: str) -> Any:
                 raise mfusepy.FuseOSError(errno.EROFS)
             remote = self._remote(path)
 
-            # One unbuffered reader per open file: reads are positional, so
-            # the kernel's offsets map straight onto it.
+            # One unbuffered reader per open file, shared by the request
+            # threads: its reads are positional, like the kernel's.
             raw = self._call("open", remote, self._client.open, remote, "rb", 0)
             fh = next(self._handles)
             with self._files_lock:
-                self._files[fh] = (raw, threading.Lock())
+                self._files[fh] = raw
             return fh
 
         def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
-            entry = self._files.get(fh)
-            if entry is None:
+            raw = self._files.get(fh)
+            if raw is None:
                 raise mfusepy.FuseOSError(errno.EBADF)
-            raw, lock = entry
-            buf = bytearray(size)
-            with lock:
-                raw.seek(offset)
-                got = self._call("read", raw.name, raw.readinto, buf)
-            return bytes(memoryview(buf)[:got])
+            data: bytes = self._call("read", raw.name, raw.pread, size, offset)
+            return data
 
         def release(self, path: str, fh: int) -> int:
             with self._files_lock:
                 entry = self._files.pop(fh, None)
             if entry is not None:
-                entry[0].close()
+                entry.close()
             return 0
 
         def destroy(self, path: str) -> None:
             with self._files_lock:
                 files, self._files = list(self._files.values()), {}
-            for raw, _ in files:
+            for raw in files:
                 raw.close()
 
         def statfs(self, path: str) -> dict[str, int]:
