@@ -3,7 +3,7 @@
 //! chunk, no end marker, so chunks are counted), or the block file itself
 //! when the worker shares this host.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
@@ -15,6 +15,9 @@ use crate::connection::Failure;
 use crate::error::{Code, Error, Result};
 use crate::fs::{check_path, component_info, Client};
 use crate::worker::{worker_endpoint, Stream, StreamError};
+
+/// Open block files kept per reader, bounding its descriptors.
+const MAX_LOCAL_FILES: usize = 64;
 
 /// One block of the file and where it starts.
 struct Span {
@@ -58,6 +61,8 @@ pub struct FileReader {
     len: u64,
     spans: Vec<Span>,
     open: Option<OpenBlock>,
+    /// Block files of local replicas, by block index.
+    local: HashMap<usize, File>,
     chunk_size: u64,
     /// Chunk requests kept in flight on one stream.
     window: usize,
@@ -106,6 +111,7 @@ impl FileReader {
             len: status_len.min(start),
             spans,
             open: None,
+            local: HashMap::new(),
             chunk_size,
             window,
             client,
@@ -123,6 +129,11 @@ impl FileReader {
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// How many blocks this reader currently reads from local block files.
+    pub fn local_blocks(&self) -> usize {
+        self.local.len()
     }
 
     /// Reads up to `buf.len()` bytes at `offset`; fewer only at the end of
@@ -173,6 +184,14 @@ impl FileReader {
             .with_path(&self.path));
         }
 
+        if let Some(file) = self.local.get(&index) {
+            match read_local(file, off, dest) {
+                Ok(n) => return Ok(n),
+                Err(_) => {
+                    self.local.remove(&index);
+                }
+            }
+        }
         if let Some(open) = &mut self.open {
             if open.index == index {
                 match read_from(open, off, dest, self.window) {
@@ -204,7 +223,17 @@ impl FileReader {
                 });
             match result {
                 Ok((open, n)) => {
-                    self.open = Some(open);
+                    match open.source {
+                        Source::Local(file) => {
+                            // Kept for later reads of this block; the stream
+                            // already ended.
+                            if self.local.len() >= MAX_LOCAL_FILES {
+                                self.local.clear();
+                            }
+                            self.local.insert(index, file);
+                        }
+                        Source::Remote(_) => self.open = Some(open),
+                    }
                     return Ok(n);
                 }
                 Err(e) => {
@@ -397,6 +426,24 @@ fn read_from(
         }
         Source::Remote(remote) => read_remote(remote, off, dest, window),
     }
+}
+
+/// Fills `dest` from a local block file; bytes past its stored end (a
+/// sparse block) read as zeros.
+fn read_local(file: &File, off: u64, dest: &mut [u8]) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < dest.len() {
+        match file.read_at(&mut dest[done..], off + done as u64) {
+            Ok(0) => {
+                dest[done..].fill(0);
+                done = dest.len();
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 fn read_remote(

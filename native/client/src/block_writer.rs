@@ -78,6 +78,7 @@ pub struct FileWriter {
     failed: Option<Error>,
     finished: bool,
     frame_max: usize,
+    local_replicas: usize,
 }
 
 impl FileWriter {
@@ -128,6 +129,7 @@ impl FileWriter {
             failed: None,
             finished: false,
             frame_max,
+            local_replicas: 0,
         };
 
         if options.append {
@@ -179,6 +181,12 @@ impl FileWriter {
         self.pos
     }
 
+    /// How many block replicas this writer wrote straight into local block
+    /// files.
+    pub fn local_replicas(&self) -> usize {
+        self.local_replicas
+    }
+
     /// Writes all of `buf`. After a failure every later call fails the same
     /// way and the file is never completed.
     pub fn write(&mut self, mut buf: &[u8]) -> Result<()> {
@@ -200,7 +208,14 @@ impl FileWriter {
                     }
                 }
                 match self.start_block() {
-                    Ok(open) => self.open = Some(open),
+                    Ok(open) => {
+                        self.local_replicas += open
+                            .replicas
+                            .iter()
+                            .filter(|r| matches!(r.sink, Sink::Local(_)))
+                            .count();
+                        self.open = Some(open);
+                    }
                     Err(e) => return Err(self.fail(e)),
                 }
             }

@@ -30,7 +30,7 @@ fn random(len: usize) -> Vec<u8> {
     v
 }
 
-fn write(c: &Arc<Client>, path: &str, data: &[u8], options: &WriteOptions) {
+fn write(c: &Arc<Client>, path: &str, data: &[u8], options: &WriteOptions) -> usize {
     let mut w = FileWriter::open(c.clone(), path, options).unwrap();
     let start = w.pos() as usize;
     // Uneven pieces cross chunk and block boundaries at odd places.
@@ -38,7 +38,9 @@ fn write(c: &Arc<Client>, path: &str, data: &[u8], options: &WriteOptions) {
         w.write(piece).unwrap();
     }
     assert_eq!(w.pos() as usize, start + data.len());
+    let local = w.local_replicas();
     w.close().unwrap();
+    local
 }
 
 fn read_all(c: &Arc<Client>, path: &str) -> Vec<u8> {
@@ -70,7 +72,9 @@ fn round_trips(short_circuit: bool) {
     for size in sizes() {
         let path = format!("/rt/f{size}");
         let data = random(size);
-        write(&c, &path, &data, &WriteOptions::default());
+        let local = write(&c, &path, &data, &WriteOptions::default());
+        let blocks = size.div_ceil(BLOCK);
+        assert_eq!(local, if short_circuit { blocks } else { 0 }, "size {size}");
         let st = c.stat(&path).unwrap();
         assert_eq!(st.len as usize, size);
         assert!(st.is_complete);
@@ -96,6 +100,9 @@ fn round_trips(short_circuit: bool) {
         }
         // At and past the end: nothing, and no error.
         let mut buf = [0u8; 10];
+        if size > 0 {
+            assert_eq!(r.local_blocks() > 0, short_circuit, "size {size}");
+        }
         assert_eq!(r.pread(size as u64, &mut buf).unwrap(), 0);
         assert_eq!(r.pread(size as u64 + 1000, &mut buf).unwrap(), 0);
     }
@@ -368,4 +375,41 @@ fn metadata_rename_attrs_symlink_paging() {
     assert_eq!(st.target.as_deref(), Some("/m/g00"));
 
     assert!(c.mount_table().unwrap().is_empty());
+}
+
+#[test]
+fn short_circuit_needs_the_same_host_name() {
+    let mini = Mini::start(&["--workers", "1", "--worker-hostname", "worker-elsewhere"]);
+    let c = client(&mini, true);
+    let data = random(BLOCK + 3);
+    assert_eq!(write(&c, "/far", &data, &WriteOptions::default()), 0);
+    let mut r = FileReader::open(c.clone(), "/far").unwrap();
+    let mut out = vec![0u8; data.len()];
+    assert_eq!(r.pread(0, &mut out).unwrap(), data.len());
+    assert_eq!(out, data);
+    assert_eq!(r.local_blocks(), 0);
+}
+
+#[test]
+fn one_client_serves_many_threads() {
+    let mini = Mini::start(&["--workers", "2"]);
+    for sc in [false, true] {
+        let c = client(&mini, sc);
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    let path = format!("/t{sc}{i}");
+                    let data = random(2 * BLOCK + i * 1000);
+                    write(&c, &path, &data, &WriteOptions::default());
+                    for _ in 0..3 {
+                        assert_eq!(read_all(&c, &path), data);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
 }
