@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging() -> None:
+    if log.handlers:
+        return
     level_name = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
     level = getattr(logging, level_name, logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
 EXIT_CHECK = 4
 EXIT_LAUNCH = 5
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so a message stays one line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class FluidError(Exception):
@@ -22,6 +32,7 @@ class ConfigError(FluidError):
     exit_code = EXIT_CONFIG
 
     def __init__(self, field: str, message: str) -> None:
+        field, message = printable(field), printable(message)
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
