@@ -115,9 +115,13 @@ impl Cluster {
         f(&workers)
     }
 
-    /// A rotating start index for round-robin placement.
-    pub fn next_placement(&self) -> usize {
-        self.next_placement.fetch_add(1, Ordering::SeqCst)
+    /// Where the next round-robin placement starts.
+    pub fn placement_cursor(&self) -> usize {
+        self.next_placement.load(Ordering::SeqCst)
+    }
+
+    pub fn set_placement_cursor(&self, index: usize) {
+        self.next_placement.store(index, Ordering::SeqCst);
     }
 }
 

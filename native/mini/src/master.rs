@@ -486,8 +486,9 @@ impl Cluster {
         }
     }
 
-    /// Picks `replicas` live workers with room for a block: those on the
-    /// client's host first, then round-robin.
+    /// Picks up to `replicas` live workers with room for a block the way
+    /// Curvine's default policy does: the first worker on the client's host,
+    /// then round-robin over the others.
     fn choose_workers(
         &self,
         replicas: i32,
@@ -495,30 +496,42 @@ impl Cluster {
         client_host: &str,
         exclude: &[u32],
     ) -> NsResult<Vec<u32>> {
-        let start = self.next_placement();
-        let mut chosen: Vec<(bool, usize, u32)> = self.with_workers(|ws| {
-            let n = ws.len().max(1);
-            ws.iter()
-                .enumerate()
-                .filter(|(_, w)| w.live && !exclude.contains(&w.id))
-                .filter(|(_, w)| {
-                    disk_usage(w.store.dir()).is_ok_and(|(_, available)| available > block_size)
-                })
-                .map(|(i, w)| {
-                    let remote = self.worker_hostname != client_host;
-                    (remote, (i + n - start % n) % n, w.id)
-                })
-                .collect()
+        let wanted = replicas.max(1) as usize;
+        let chosen = self.with_workers(|ws| {
+            let fits = |w: &WorkerSlot| {
+                w.live
+                    && !exclude.contains(&w.id)
+                    && disk_usage(w.store.dir()).is_ok_and(|(_, free)| free > block_size)
+            };
+            let mut chosen: Vec<u32> = Vec::with_capacity(wanted);
+            if self.worker_hostname == client_host {
+                if let Some(local) = ws.iter().find(|w| fits(w)) {
+                    chosen.push(local.id);
+                }
+            }
+            if ws.is_empty() {
+                return chosen;
+            }
+
+            let start = self.placement_cursor() % ws.len();
+            let mut index = start;
+            while chosen.len() < wanted {
+                let w = &ws[index];
+                if fits(w) && !chosen.contains(&w.id) {
+                    chosen.push(w.id);
+                }
+                index = (index + 1) % ws.len();
+                if index == start {
+                    break;
+                }
+            }
+            self.set_placement_cursor(index);
+            chosen
         });
         if chosen.is_empty() {
             return Err(common("No available worker found"));
         }
-        chosen.sort();
-        Ok(chosen
-            .into_iter()
-            .take(replicas.max(1) as usize)
-            .map(|(_, _, id)| id)
-            .collect())
+        Ok(chosen)
     }
 
     fn add_block(&self, req: &AddBlockRequest) -> NsResult<LocatedBlockProto> {

@@ -10,6 +10,7 @@ use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use crate::cluster::{advertised, lock};
 
@@ -107,6 +108,9 @@ fn accept_loop(
             break;
         }
         let Ok(stream) = incoming else {
+            // Out of descriptors or a connection reset before accept: wait
+            // a little rather than spin.
+            thread::sleep(Duration::from_millis(20));
             continue;
         };
         let Ok(peer) = stream.peer_addr() else {

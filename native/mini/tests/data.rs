@@ -444,8 +444,9 @@ fn write_streams_check_ids_bounds_and_cancel() {
     // block must then fail with kind 29. Poll by a bounded number of tries.
     let mut last = 0;
     for _ in 0..200 {
-        last = kind(&open_read_stream(&mut r, &lb, 0, 4096, false).1);
-        if last == 29 {
+        let reply = open_read_stream(&mut r, &lb, 0, 4096, false).1;
+        if !reply.is_success() {
+            last = kind(&reply);
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
@@ -602,4 +603,46 @@ fn add_block_is_idempotent_and_append_reopens_the_last_block() {
     let flushed: CompleteFileResponse = m.ok(RpcCode::CompleteFile, &flush);
     assert_eq!(flushed.file_blocks.unwrap().block_locs.len(), 2);
     assert!(!stat(&mut m, "/a").is_complete);
+}
+
+#[test]
+fn blocks_spread_round_robin_over_the_live_workers() {
+    // Workers on another host than the client: no local worker comes first.
+    let mut mini = Mini::start(&["--workers", "3", "--worker-hostname", "node-7"]);
+    let mut m = mini.leader_conn();
+    let data = pattern(6 * BLOCK as usize, 11);
+    write_file(&mut m, "/spread", &data, BLOCK, 1, BLOCK as usize);
+
+    let placed = |m: &mut Conn, path: &str| -> Vec<std::net::SocketAddr> {
+        locations(m, path)
+            .block_locs
+            .iter()
+            .map(|b| addr(&b.locs[0]))
+            .collect()
+    };
+    let on = placed(&mut m, "/spread");
+    for w in &mini.workers {
+        assert_eq!(on.iter().filter(|a| *a == w).count(), 2, "{on:?}");
+    }
+
+    // Replicas go to distinct workers, and never to a stopped one.
+    assert_eq!(mini.command("stop-worker 1"), "ok");
+    write_file(&mut m, "/pairs", &data, BLOCK, 2, BLOCK as usize);
+    for b in locations(&mut m, "/pairs").block_locs {
+        let (a, b) = (addr(&b.locs[0]), addr(&b.locs[1]));
+        assert_ne!(a, b);
+        assert!(a != mini.workers[1] && b != mini.workers[1]);
+    }
+}
+
+#[test]
+fn a_local_worker_takes_the_first_replica() {
+    let mini = Mini::start(&["--workers", "3"]);
+    let mut m = mini.leader_conn();
+    let data = pattern(4 * BLOCK as usize, 12);
+    write_file(&mut m, "/local", &data, BLOCK, 2, BLOCK as usize);
+    for b in locations(&mut m, "/local").block_locs {
+        assert_eq!(addr(&b.locs[0]), mini.workers[0]);
+        assert_ne!(addr(&b.locs[1]), mini.workers[0]);
+    }
 }
