@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import pickle
+import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path, PurePosixPath
 
@@ -340,3 +342,36 @@ def test_missing_native_part_says_how_to_build() -> None:
 
     assert "libcurvine" in out
     assert "maturin develop" in out
+
+
+def test_a_waiting_native_call_lets_other_threads_run() -> None:
+    # A master that takes connections and never answers: the call waits for
+    # its whole timeout inside libcurvine.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        endpoint = f"127.0.0.1:{silent.getsockname()[1]}"
+        done = threading.Event()
+        failures: list[BaseException] = []
+
+        def call(c: Client) -> None:
+            try:
+                c.info()
+            except (ConnectionError, TimeoutError) as exc:
+                failures.append(exc)
+            finally:
+                done.set()
+
+        with curvine_py.connect(masters=endpoint, timeout=1.5) as c:
+            waiter = threading.Thread(target=call, args=(c,))
+            waiter.start()
+            time.sleep(0.1)
+            spins = 0
+            while not done.is_set():
+                spins += 1
+            waiter.join()
+
+    # Had the call held the GIL, this thread could not have run meanwhile.
+    assert spins > 10_000
+    assert len(failures) == 1
+    assert endpoint in str(failures[0])
