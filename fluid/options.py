@@ -381,6 +381,11 @@ def toml_key(section: str, key: str, field: str) -> tuple[str, Spec | None]:
     """Resolve ``key`` of the ``client`` or ``fuse`` section to its canonical
     name and spec (None for a key this table does not know), or refuse it,
     naming the option ``field``."""
+    if "." in key:
+        raise ConfigError(
+            field,
+            "nested TOML tables are not written; only top-level keys of the section",
+        )
     if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
         raise ConfigError(
             field, "a TOML key here is lower case letters, digits and '_' only"

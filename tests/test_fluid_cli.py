@@ -557,3 +557,31 @@ def test_mount_script_quotes_every_value(tmp_path: Path, dataset: MiniCluster) -
     assert argv[argv.index("--mnt-path") + 1] == str(target)
     assert argv[argv.index("--options") + 1] == "allow_other"
     assert not canary.exists()
+
+
+def test_a_name_that_does_not_resolve(
+    tmp_path: Path, fake_fuse: tuple[Path, Path]
+) -> None:
+    doc = basic_config("curvine-master.invalid:8995", tmp_path / "t")
+    proc = _run(tmp_path, doc, fake_fuse[0], timeout=60)
+    assert_clean_failure(proc, EXIT_CHECK)
+    line = _check_line(proc, "master names resolve")
+    assert "FAILED" in line and "curvine-master.invalid:8995" in line
+    assert "kubectl get svc" in line
+    assert "skipped" in _check_line(proc, "masters accept TCP")
+
+
+def test_one_master_of_three_down_is_a_warning(
+    tmp_path: Path, fake_fuse: tuple[Path, Path]
+) -> None:
+    with MiniCluster(masters=3, leader=0) as mc:
+        with mc.client() as client:
+            client.mkdir("/data", exist_ok=True)
+        down = mc.master_endpoints.split(",")[2]
+        mc.stop_master(2)
+        doc = basic_config(mc.master_endpoints, tmp_path / "t")
+        proc = _run(tmp_path, doc, fake_fuse[0], "--dry-run")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = _check_line(proc, "masters accept TCP")
+    assert "warning" in line and "2 of 3 accept connections" in line and down in line
+    assert " ok " in _check_line(proc, "a leader answers")
