@@ -16,7 +16,7 @@ import threading
 import time
 import tomllib
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -841,7 +841,7 @@ class Client:
 
     def iterdir(
         self, path: str | os.PathLike[str], page_size: int = 1000
-    ) -> Iterator[FileStatus]:
+    ) -> Generator[FileStatus, None, None]:
         """The entries of a directory in name order, fetched a page at a time.
 
         Memory stays bounded by ``page_size`` entries whatever the size of

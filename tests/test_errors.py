@@ -61,7 +61,7 @@ def test_unsupported_is_io_unsupported_operation() -> None:
     exc = from_status(19, "append is not supported by this server", "/f")
 
     assert isinstance(exc, io.UnsupportedOperation)
-    assert exc.errno == errno.EOPNOTSUPP  # type: ignore[attr-defined]
+    assert exc.errno == errno.EOPNOTSUPP
 
 
 @pytest.mark.parametrize(
