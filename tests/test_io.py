@@ -12,6 +12,7 @@ import stat
 import sys
 import threading
 import time
+import tracemalloc
 import uuid
 from collections.abc import Iterator
 
@@ -544,3 +545,28 @@ def test_another_replica_serves_when_a_worker_stops(hostname: str | None) -> Non
             assert sha(c.read_bytes("/replicated")) == sha(data)
             assert c.pread("/replicated", BLOCK - 3, 10) == data[BLOCK - 3 : BLOCK + 7]
             mc.start_worker(stopped)
+
+
+def test_iterdir_stays_bounded_for_100000_entries(cluster: MiniCluster) -> None:
+    count = 100_000
+    with cluster.client() as c:
+        c.mkdir("/wide")
+        for i in range(count):
+            c.mkdir(f"/wide/d{i:06d}")
+
+        tracemalloc.start()
+        try:
+            seen = 0
+            last = ""
+            for entry in c.iterdir("/wide", page_size=500):
+                assert entry.name > last
+                last = entry.name
+                seen += 1
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert seen == count
+    # A page of statuses, not the directory: the whole listing held as
+    # FileStatus objects takes about 50 MB.
+    assert peak < 5 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
