@@ -4,6 +4,7 @@
 //! and finally CompleteFile with the last commit. Until CompleteFile the
 //! master shows the file as incomplete; a failed writer never sends it.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -51,7 +52,12 @@ struct Replica {
     stream: Stream,
     sink: Sink,
     storage_type: i32,
+    /// Data frames sent whose replies are not read yet.
+    in_flight: VecDeque<i32>,
 }
+
+/// Data frames a remote replica may have unanswered.
+const WRITE_WINDOW: usize = 4;
 
 /// The block being written.
 struct OpenBlock {
@@ -396,6 +402,7 @@ impl FileWriter {
                             stream,
                             sink: Sink::Local(file),
                             storage_type: resp.storage_type,
+                            in_flight: VecDeque::new(),
                         });
                     }
                     // No usable local path: end this stream and write
@@ -416,6 +423,7 @@ impl FileWriter {
             stream,
             sink: Sink::Remote,
             storage_type: resp.storage_type,
+            in_flight: VecDeque::new(),
         })
     }
 
@@ -466,6 +474,7 @@ impl FileWriter {
             };
             let endpoint = replica.stream.endpoint.clone();
             let result = flushed.and_then(|_| {
+                replica.settle_all().map_err(|e| e.into_error(&endpoint))?;
                 replica
                     .stream
                     .call(RequestStatus::Complete, &header, &[])
@@ -506,6 +515,13 @@ impl FileWriter {
     fn cancel_block(&self, open: OpenBlock) {
         let header = self.write_request(&open.block, open.written, false);
         for mut replica in open.replicas {
+            if !replica.in_flight.is_empty() {
+                // Replies are still due, and after an error a worker may
+                // never send them: the Cancel goes out behind the data and
+                // the socket is dropped unread.
+                let _ = replica.stream.send(RequestStatus::Cancel, &header, &[]);
+                continue;
+            }
             if replica
                 .stream
                 .call(RequestStatus::Cancel, &header, &[])
@@ -527,10 +543,11 @@ impl Drop for FileWriter {
     }
 }
 
-/// Sends one piece of data to every replica, then waits for the remote
-/// ones, so the replicas work at the same time.
+/// Sends one piece of data to every replica. Remote replicas get it
+/// without waiting for the reply, up to `WRITE_WINDOW` frames ahead: the
+/// worker answers frames in order, and the replies are all read before the
+/// block's Complete, so an error still stops the file from completing.
 fn write_replicas(open: &mut OpenBlock, data: &[u8]) -> Result<()> {
-    let mut sent = Vec::with_capacity(open.replicas.len());
     for replica in open.replicas.iter_mut() {
         let endpoint = replica.stream.endpoint.clone();
         match &mut replica.sink {
@@ -538,24 +555,33 @@ fn write_replicas(open: &mut OpenBlock, data: &[u8]) -> Result<()> {
                 .write_all(data)
                 .map_err(|e| Error::io(format!("local block file: {e}")))?,
             Sink::Remote => {
+                if replica.in_flight.len() >= WRITE_WINDOW {
+                    replica.settle(1).map_err(|e| e.into_error(&endpoint))?;
+                }
                 let seq = replica
                     .stream
                     .send(RequestStatus::Running, &[], data)
                     .map_err(|f| StreamError::Transport(f).into_error(&endpoint))?;
-                sent.push(Some(seq));
-                continue;
+                replica.in_flight.push_back(seq);
             }
-        }
-        sent.push(None);
-    }
-    for (replica, seq) in open.replicas.iter_mut().zip(sent) {
-        if let Some(seq) = seq {
-            let endpoint = replica.stream.endpoint.clone();
-            replica
-                .stream
-                .recv(seq)
-                .map_err(|e| e.into_error(&endpoint))?;
         }
     }
     Ok(())
+}
+
+impl Replica {
+    /// Reads the replies of the oldest `n` frames in flight.
+    fn settle(&mut self, n: usize) -> std::result::Result<(), StreamError> {
+        for _ in 0..n {
+            let Some(seq) = self.in_flight.pop_front() else {
+                break;
+            };
+            self.stream.recv(seq)?;
+        }
+        Ok(())
+    }
+
+    fn settle_all(&mut self) -> std::result::Result<(), StreamError> {
+        self.settle(self.in_flight.len())
+    }
 }
