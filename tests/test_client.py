@@ -375,3 +375,31 @@ def test_a_waiting_native_call_lets_other_threads_run() -> None:
     assert spins > 10_000
     assert len(failures) == 1
     assert endpoint in str(failures[0])
+
+
+def test_close_while_a_call_waits_lets_it_finish() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        c = curvine_py.connect(
+            masters=f"127.0.0.1:{silent.getsockname()[1]}", timeout=1.0
+        )
+        outcome: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                c.info()
+            except (ConnectionError, TimeoutError) as exc:
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=call)
+        waiter.start()
+        time.sleep(0.2)
+        c.close()
+        assert c.closed
+        with pytest.raises(ValueError, match="closed"):
+            c.exists("/")
+        waiter.join()
+
+    # The waiting call ended with its own error, not with a freed client.
+    assert len(outcome) == 1
