@@ -242,7 +242,6 @@ class _Lookup:
         self.redactor = redactor
         self.named: list[dict[str, tuple[str, str]]] = []
         self.passthrough: list[dict[str, tuple[str, str]]] = []
-        self.layer_fields = [name for name, _ in layers]
         self.notes: list[str] = []
         self.secret_names: set[str] = set()
 
@@ -299,10 +298,12 @@ class _Lookup:
             if name in named and named[name][0].strip():
                 raw, where = named[name]
                 value, secret = self._resolve(name, raw, where)
+                log.debug("option %s from %s", name, where)
                 return value, Origin(where, rank, secret)
         env_name = "CURVINE_" + name.upper().replace("-", "_")
         if self.env.get(env_name, "").strip():
             value, secret = self._resolve(name, self.env[env_name], env_name)
+            log.debug("option %s from %s", name, env_name)
             return value, Origin(env_name, len(self.named), secret)
         return None
 

@@ -47,7 +47,12 @@ def _describe(token: str, index: int, hidden: bool) -> str:
     return f"entry {index}" if hidden else f"entry {index} {token!r}"
 
 
-def _check_hostname(host: str, where: str, field: str) -> str:
+def _shown(part: object, hidden: bool) -> str:
+    """`` (value)`` for a message, or nothing when the value is a secret."""
+    return "" if hidden else f" ({part!r})"
+
+
+def _check_hostname(host: str, where: str, field: str, hidden: bool) -> str:
     name = host.removesuffix(".")
     if not name or len(name) > 253:
         raise ConfigError(field, f"{where}: the host name is empty or too long")
@@ -55,18 +60,22 @@ def _check_hostname(host: str, where: str, field: str) -> str:
         if not _LABEL.match(label):
             raise ConfigError(
                 field,
-                f"{where}: {label!r} is not a valid host name label "
-                "(letters, digits and '-', at most 63 characters)",
+                f"{where}: not a valid host name label{_shown(label, hidden)}; "
+                "labels are letters, digits and '-', at most 63 characters",
             )
     return name.lower()
 
 
-def _parse_port(text: str, where: str, field: str) -> int:
+def _parse_port(text: str, where: str, field: str, hidden: bool) -> int:
     if not _PORT.match(text):
-        raise ConfigError(field, f"{where}: port {text!r} is not a number")
+        raise ConfigError(
+            field, f"{where}: the port is not a number{_shown(text, hidden)}"
+        )
     port = int(text)
     if not 1 <= port <= 65535:
-        raise ConfigError(field, f"{where}: port {port} is outside 1..65535")
+        raise ConfigError(
+            field, f"{where}: the port is outside 1..65535{_shown(port, hidden)}"
+        )
     return port
 
 
@@ -91,13 +100,13 @@ def parse_endpoint(token: str, index: int, field: str, hidden: bool) -> Endpoint
             address = ipaddress.IPv6Address(literal)
         except ValueError:
             raise ConfigError(
-                field, f"{where}: {literal!r} is not an IPv6 address"
+                field, f"{where}: not an IPv6 address{_shown(literal, hidden)}"
             ) from None
         if rest == "":
             return Endpoint(str(address), DEFAULT_MASTER_PORT)
         if not rest.startswith(":"):
             raise ConfigError(field, f"{where}: expected ':port' after ']'")
-        return Endpoint(str(address), _parse_port(rest[1:], where, field))
+        return Endpoint(str(address), _parse_port(rest[1:], where, field, hidden))
 
     if token.count(":") > 1:
         raise ConfigError(
@@ -110,15 +119,20 @@ def parse_endpoint(token: str, index: int, field: str, hidden: bool) -> Endpoint
         raise ConfigError(field, f"{where}: the port after ':' is missing")
     if not host:
         raise ConfigError(field, f"{where}: the host before ':' is missing")
-    port = _parse_port(port_text, where, field) if sep else DEFAULT_MASTER_PORT
+    if sep:
+        port = _parse_port(port_text, where, field, hidden)
+    else:
+        port = DEFAULT_MASTER_PORT
 
     try:
         return Endpoint(str(ipaddress.IPv4Address(host)), port)
     except ValueError:
         pass
     if re.fullmatch(r"[0-9.]+", host):
-        raise ConfigError(field, f"{where}: {host!r} is not a valid IPv4 address")
-    return Endpoint(_check_hostname(host, where, field), port)
+        raise ConfigError(
+            field, f"{where}: not a valid IPv4 address{_shown(host, hidden)}"
+        )
+    return Endpoint(_check_hostname(host, where, field, hidden), port)
 
 
 def parse_endpoints(

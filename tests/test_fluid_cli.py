@@ -585,3 +585,34 @@ def test_one_master_of_three_down_is_a_warning(
     line = _check_line(proc, "masters accept TCP")
     assert "warning" in line and "2 of 3 accept connections" in line and down in line
     assert " ok " in _check_line(proc, "a leader answers")
+
+
+def test_secret_endpoints_stay_hidden_when_checks_fail(
+    tmp_path: Path, closed_port: int, fake_fuse: tuple[Path, Path]
+) -> None:
+    secrets = tmp_path / "secrets"
+    (secrets / "conn").mkdir(parents=True)
+    (secrets / "conn" / "endpoints").write_text(f"127.0.0.1:{closed_port}")
+    doc = basic_config(str(secrets / "conn" / "endpoints"), tmp_path / "t")
+    report = tmp_path / "report.json"
+    proc = _run(
+        tmp_path, doc, fake_fuse[0], "--secrets-dir", secrets, "--report", report
+    )
+    assert_clean_failure(proc, EXIT_CHECK)
+    assert "master #1" in _check_line(proc, "masters accept TCP")
+    for text in (proc.stdout, proc.stderr, report.read_text()):
+        assert str(closed_port) not in text
+
+
+def test_a_malformed_secret_endpoint_is_named_by_position(
+    tmp_path: Path, fake_fuse: tuple[Path, Path]
+) -> None:
+    secrets = tmp_path / "secrets"
+    (secrets / "conn").mkdir(parents=True)
+    (secrets / "conn" / "endpoints").write_text("hidden-a:8995,hidden-b:notaport")
+    doc = basic_config(str(secrets / "conn" / "endpoints"), tmp_path / "t")
+    proc = _run(tmp_path, doc, fake_fuse[0], "--secrets-dir", secrets)
+    assert_clean_failure(proc, EXIT_CONFIG)
+    assert "entry 2: the port is not a number" in proc.stderr
+    assert "hidden" not in proc.stderr + proc.stdout
+    assert "notaport" not in proc.stderr + proc.stdout
