@@ -1,5 +1,5 @@
-//! The master RPC handler: one connection at a time, frames answered in
-//! order, every call checked against who leads first.
+//! The master RPC handler: every connection on its own thread, its frames
+//! answered in order, each call checked against who leads before anything else.
 
 use std::io::BufReader;
 use std::net::{SocketAddr, TcpStream};

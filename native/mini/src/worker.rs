@@ -4,18 +4,19 @@
 //! stream was there. Every frame gets exactly one reply.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use prost::Message;
-use wire::frame::{Frame, MAX_DATA_LEN};
+use wire::frame::{read_head, write_frame, Frame, FrameHead, MAX_DATA_LEN};
 use wire::proto::{
     BlockReadRequest, BlockReadResponse, BlockWriteRequest, BlockWriteResponse, DataHeaderProto,
     StorageTypeProto,
 };
-use wire::{ErrorBlob, ErrorKind, RequestStatus, RpcCode};
+use wire::status;
+use wire::{ErrorBlob, ErrorKind, RequestStatus, ResponseStatus, RpcCode};
 
 use crate::block_store::BlockStore;
 use crate::namespace::{common, NsResult};
@@ -52,6 +53,15 @@ enum Stream {
 struct Connection {
     store: Arc<BlockStore>,
     stream: Stream,
+    /// The data section of the next reply (read chunks).
+    data_out: Vec<u8>,
+}
+
+/// One request frame, borrowed from the connection's buffers.
+struct Request<'a> {
+    head: FrameHead,
+    header: &'a [u8],
+    data: &'a [u8],
 }
 
 /// Serves one client connection of a worker until it closes.
@@ -64,14 +74,51 @@ pub fn serve(store: Arc<BlockStore>, stream: TcpStream, _peer: SocketAddr) {
     let mut conn = Connection {
         store,
         stream: Stream::Idle,
+        data_out: Vec::new(),
     };
-    while let Ok(Some(frame)) = Frame::read_from(&mut reader) {
-        let head = frame.head();
-        let reply = match conn.handle(&frame) {
-            Ok((header, data)) => Frame::reply_to(&head, header, data),
-            Err(blob) => Frame::error_reply_to(&head, &blob),
+    // Data sections travel through buffers kept for the whole connection,
+    // so a stream of chunks costs no allocation per frame.
+    let mut data_in = Vec::new();
+    while let Ok(Some(head)) = read_head(&mut reader) {
+        let mut header = vec![0u8; head.header_len];
+        if data_in.len() < head.data_len {
+            data_in.resize(head.data_len, 0);
+        }
+        let data = &mut data_in[..head.data_len];
+        if reader
+            .read_exact(&mut header)
+            .and_then(|_| reader.read_exact(data))
+            .is_err()
+        {
+            break;
+        }
+        if head.request_status() == RequestStatus::Heartbeat {
+            continue;
+        }
+
+        let rq = Request {
+            head,
+            header: &header,
+            data,
         };
-        if reply.write_to(&mut writer).is_err() {
+        let sent = match conn.handle(&rq) {
+            Ok((header, data_len)) => {
+                let reply_head = FrameHead {
+                    header_len: header.len(),
+                    data_len,
+                    status: status::pack(head.request_status(), ResponseStatus::Success),
+                    ..head
+                };
+                write_frame(
+                    &mut writer,
+                    &reply_head,
+                    &header,
+                    &conn.data_out[..data_len],
+                )
+            }
+            Err(blob) => Frame::error_reply_to(&head, &blob).write_to(&mut writer),
+        };
+        if sent.is_err() {
             break;
         }
     }
@@ -80,11 +127,11 @@ pub fn serve(store: Arc<BlockStore>, stream: TcpStream, _peer: SocketAddr) {
     conn.abandon();
 }
 
-fn decode<M: Message + Default>(frame: &Frame, what: &str) -> NsResult<M> {
-    M::decode(frame.header.as_slice()).map_err(|e| {
+fn decode<M: Message + Default>(rq: &Request, what: &str) -> NsResult<M> {
+    M::decode(rq.header).map_err(|e| {
         common(format!(
             "Cannot decode the {what} header ({} bytes): {e}",
-            frame.header.len()
+            rq.header.len()
         ))
     })
 }
@@ -95,23 +142,24 @@ fn mismatch(expected: i64, actual: i64) -> ErrorBlob {
     ))
 }
 
-type Reply = (Vec<u8>, Vec<u8>);
+/// A reply header and how many bytes of `data_out` follow it.
+type Reply = (Vec<u8>, usize);
 
 impl Connection {
-    fn handle(&mut self, frame: &Frame) -> NsResult<Reply> {
-        let status = frame.request_status();
-        match RpcCode::from_i8(frame.code) {
+    fn handle(&mut self, rq: &Request) -> NsResult<Reply> {
+        let status = rq.head.request_status();
+        match RpcCode::from_i8(rq.head.code) {
             Some(RpcCode::WriteBlock) => match status {
-                RequestStatus::Open => self.open_write(frame),
-                RequestStatus::Running => self.write(frame),
-                RequestStatus::Complete => self.finish_write(frame, true),
-                RequestStatus::Cancel => self.finish_write(frame, false),
+                RequestStatus::Open => self.open_write(rq),
+                RequestStatus::Running => self.write(rq),
+                RequestStatus::Complete => self.finish_write(rq, true),
+                RequestStatus::Cancel => self.finish_write(rq, false),
                 _ => Err(common("Unsupported request type")),
             },
             Some(RpcCode::ReadBlock) => match status {
-                RequestStatus::Open => self.open_read(frame),
-                RequestStatus::Running => self.read(frame),
-                RequestStatus::Complete => self.finish_read(frame),
+                RequestStatus::Open => self.open_read(rq),
+                RequestStatus::Running => self.read(rq),
+                RequestStatus::Complete => self.finish_read(rq),
                 _ => Err(common("Unsupported request type")),
             },
             _ => Err(common("Unsupported operation")),
@@ -127,9 +175,9 @@ impl Connection {
         self.stream = Stream::Idle;
     }
 
-    fn open_write(&mut self, frame: &Frame) -> NsResult<Reply> {
+    fn open_write(&mut self, rq: &Request) -> NsResult<Reply> {
         self.abandon();
-        let req: BlockWriteRequest = decode(frame, "BlockWriteRequest")?;
+        let req: BlockWriteRequest = decode(rq, "BlockWriteRequest")?;
         if req.block_size <= 0 || req.off < 0 || req.off > req.block_size {
             return Err(common(format!(
                 "Invalid write offset: {}, block size: {}",
@@ -140,7 +188,7 @@ impl Connection {
         let id = req.block.id;
         let (file, path) = self.store.begin_write(id, req.off)?;
         self.stream = Stream::Write(WriteStream {
-            req_id: frame.req_id,
+            req_id: rq.head.req_id,
             block_id: id,
             block_size: req.block_size,
             pos: req.off,
@@ -154,15 +202,15 @@ impl Connection {
             block_size: req.block_size,
             storage_type: StorageTypeProto::Disk as i32,
         };
-        Ok((reply.encode_to_vec(), Vec::new()))
+        Ok((reply.encode_to_vec(), 0))
     }
 
-    fn write(&mut self, frame: &Frame) -> NsResult<Reply> {
+    fn write(&mut self, rq: &Request) -> NsResult<Reply> {
         let Stream::Write(w) = &mut self.stream else {
             return Err(common("No write stream is open on this connection"));
         };
-        if w.req_id != frame.req_id {
-            return Err(mismatch(w.req_id, frame.req_id));
+        if w.req_id != rq.head.req_id {
+            return Err(mismatch(w.req_id, rq.head.req_id));
         }
         if w.done {
             return Err(common(
@@ -170,8 +218,8 @@ impl Connection {
             ));
         }
 
-        if !frame.header.is_empty() {
-            let header: DataHeaderProto = decode(frame, "DataHeaderProto")?;
+        if !rq.header.is_empty() {
+            let header: DataHeaderProto = decode(rq, "DataHeaderProto")?;
             if !header.flush {
                 if header.offset < 0 || header.offset >= w.block_size {
                     return Err(common(format!(
@@ -183,7 +231,7 @@ impl Connection {
             }
         }
 
-        let n = frame.data.len() as i64;
+        let n = rq.data.len() as i64;
         if w.pos + n > w.block_size {
             return Err(common(format!(
                 "Writing {n} bytes at {} would pass the block size {}",
@@ -191,33 +239,31 @@ impl Connection {
             )));
         }
         if n > 0 {
-            w.file
-                .write_all_at(&frame.data, w.pos as u64)
-                .map_err(|e| {
-                    ErrorBlob::new(ErrorKind::Io, format!("write to block {}: {e}", w.block_id))
-                })?;
+            w.file.write_all_at(rq.data, w.pos as u64).map_err(|e| {
+                ErrorBlob::new(ErrorKind::Io, format!("write to block {}: {e}", w.block_id))
+            })?;
             w.pos += n;
         }
-        Ok((Vec::new(), Vec::new()))
+        Ok((Vec::new(), 0))
     }
 
-    fn finish_write(&mut self, frame: &Frame, commit: bool) -> NsResult<Reply> {
+    fn finish_write(&mut self, rq: &Request, commit: bool) -> NsResult<Reply> {
         if let Stream::Write(w) = &self.stream {
             if w.done {
-                return if frame.data.is_empty() {
-                    Ok((Vec::new(), Vec::new()))
+                return if rq.data.is_empty() {
+                    Ok((Vec::new(), 0))
                 } else {
                     Err(common(
                         "The block has been committed and data cannot be written anymore.",
                     ))
                 };
             }
-            if w.req_id != frame.req_id {
-                return Err(mismatch(w.req_id, frame.req_id));
+            if w.req_id != rq.head.req_id {
+                return Err(mismatch(w.req_id, rq.head.req_id));
             }
         }
 
-        let req: BlockWriteRequest = decode(frame, "BlockWriteRequest")?;
+        let req: BlockWriteRequest = decode(rq, "BlockWriteRequest")?;
         let id = req.block.id;
         let len = req.block.block_size;
         if commit {
@@ -238,12 +284,12 @@ impl Connection {
             Stream::Write(w) if w.block_id == id => w.done = true,
             _ => self.stream = Stream::Idle,
         }
-        Ok((Vec::new(), Vec::new()))
+        Ok((Vec::new(), 0))
     }
 
-    fn open_read(&mut self, frame: &Frame) -> NsResult<Reply> {
+    fn open_read(&mut self, rq: &Request) -> NsResult<Reply> {
         self.abandon();
-        let req: BlockReadRequest = decode(frame, "BlockReadRequest")?;
+        let req: BlockReadRequest = decode(rq, "BlockReadRequest")?;
         let (file, stored, finalized) = self.store.open_read(req.id)?;
         if req.len < 0 || req.len > MAX_BLOCK_LEN {
             return Err(common(format!(
@@ -275,7 +321,7 @@ impl Connection {
         let path = (req.short_circuit && finalized && stored >= req.len)
             .then(|| self.store.path_of(req.id).display().to_string());
         self.stream = Stream::Read(ReadStream {
-            req_id: frame.req_id,
+            req_id: rq.head.req_id,
             len: req.len,
             pos: req.off,
             chunk: i64::from(req.chunk_size),
@@ -288,18 +334,18 @@ impl Connection {
             path,
             storage_type: StorageTypeProto::Disk as i32,
         };
-        Ok((reply.encode_to_vec(), Vec::new()))
+        Ok((reply.encode_to_vec(), 0))
     }
 
-    fn read(&mut self, frame: &Frame) -> NsResult<Reply> {
+    fn read(&mut self, rq: &Request) -> NsResult<Reply> {
         // Running frames of a read stream are not matched by req_id, as in
         // Curvine.
         let Stream::Read(r) = &mut self.stream else {
             return Err(common("No read stream is open on this connection"));
         };
 
-        if !frame.header.is_empty() {
-            let header: DataHeaderProto = decode(frame, "DataHeaderProto")?;
+        if !rq.header.is_empty() {
+            let header: DataHeaderProto = decode(rq, "DataHeaderProto")?;
             if header.offset < 0 || header.offset > r.len {
                 return Err(common(format!(
                     "Invalid seek offset: {}, block length: {}",
@@ -316,25 +362,29 @@ impl Connection {
         }
 
         let n = r.chunk.min(r.len - r.pos).min(MAX_DATA_LEN as i64) as usize;
-        // Bytes past the stored end of the file read as zeros (sparse).
-        let mut data = vec![0u8; n];
+        if self.data_out.len() < n {
+            self.data_out.resize(n, 0);
+        }
+        let data = &mut self.data_out[..n];
         let on_disk = (r.stored - r.pos).clamp(0, n as i64) as usize;
         if on_disk > 0 {
             r.file
                 .read_exact_at(&mut data[..on_disk], r.pos as u64)
                 .map_err(|e| ErrorBlob::new(ErrorKind::Io, format!("read block: {e}")))?;
         }
+        // Bytes past the stored end of the file read as zeros (sparse).
+        data[on_disk..].fill(0);
         r.pos += n as i64;
-        Ok((Vec::new(), data))
+        Ok((Vec::new(), n))
     }
 
-    fn finish_read(&mut self, frame: &Frame) -> NsResult<Reply> {
+    fn finish_read(&mut self, rq: &Request) -> NsResult<Reply> {
         if let Stream::Read(r) = &self.stream {
-            if r.req_id != frame.req_id {
-                return Err(mismatch(r.req_id, frame.req_id));
+            if r.req_id != rq.head.req_id {
+                return Err(mismatch(r.req_id, rq.head.req_id));
             }
         }
         self.stream = Stream::Idle;
-        Ok((Vec::new(), Vec::new()))
+        Ok((Vec::new(), 0))
     }
 }
