@@ -44,12 +44,13 @@ $(STAMPS)/apt:
 	@missing=""; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	{ command -v fusermount3 >/dev/null && \
-	  /sbin/ldconfig -p | grep -q 'libfuse3\.so\.3'; } || missing="$$missing fuse3"; \
+	  /sbin/ldconfig -p | grep 'libfuse3\.so\.3' >/dev/null; } || missing="$$missing fuse3"; \
 	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
 	  echo "installing Debian packages:$$missing"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq; \
-	  apt-get install -y -qq --no-install-recommends $$missing; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@touch $@
 
