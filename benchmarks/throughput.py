@@ -125,13 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.size_mib < 1 or args.repeat < 1:
         parser.error("--size-mib and --repeat must be at least 1")
-    size = args.size_mib * MIB
-
-    from curvine_py.client import Client
-
-    if not hasattr(Client, "open"):
-        print("benchmark: this curvine_py has no Client.open yet", file=sys.stderr)
-        return 2
+    size: int = args.size_mib * MIB
 
     def mib_s(seconds: float) -> float:
         return size / MIB / seconds

@@ -28,7 +28,7 @@ def _fuse_unusable_reason() -> str | None:
     if shutil.which("fusermount3") is None:
         return "fusermount3 is not installed (Debian package fuse3)"
     try:
-        import mfusepy  # noqa: F401
+        import mfusepy  # type: ignore[import-untyped]  # noqa: F401
     except (ImportError, OSError) as e:
         return f"mfusepy cannot load libfuse3: {e}"
     return None
