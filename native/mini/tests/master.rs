@@ -359,6 +359,20 @@ fn end_of_stdin_stops_the_cluster_and_removes_its_directory() {
 }
 
 #[test]
+fn sigterm_and_sigint_stop_the_cluster_and_remove_its_directory() {
+    for (signal, args) in [("TERM", vec!["--foreground"]), ("INT", vec![])] {
+        let mut mini = Mini::start(&args);
+        assert!(mini.data_dir.is_dir());
+        let status = mini.signal_and_wait(signal);
+        assert!(status.success(), "{signal}: {status}");
+        assert!(
+            !mini.data_dir.exists(),
+            "{signal} leaves the data dir behind"
+        );
+    }
+}
+
+#[test]
 fn quit_answers_ok_and_a_given_data_dir_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data");

@@ -66,6 +66,16 @@ impl Mini {
         self.child.wait().unwrap()
     }
 
+    /// Sends `signal` (a name such as TERM) to the process and waits for it.
+    pub fn signal_and_wait(&mut self, signal: &str) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+        assert!(sent.unwrap().success(), "kill -{signal} {pid}");
+        self.child.wait().unwrap()
+    }
+
     pub fn leader_conn(&self) -> Conn {
         Conn::open(self.leader)
     }
