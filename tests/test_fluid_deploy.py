@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from test_fluid_support import CRDS, REPO, run_fluid, write_config
+from test_fluid_support import CRDS, REPO, recorder, run_fluid, write_config
 
 from curvine_py.testing import MiniCluster
 from fluid import config, options, toml
@@ -237,15 +237,26 @@ def test_the_guide_dataset_against_a_mini_cluster(
     doc["mounts"][0]["options"]["master-endpoints"] = cluster.master_endpoints
     doc["targetPath"] = str(tmp_path / "runtime-mnt" / "thin-fuse")
     (tmp_path / "runtime-mnt").mkdir()
-    probe = DEPLOY / "readiness-probe.sh"
+    fuse_bin, _ = recorder(tmp_path)
     proc = run_fluid(
         "--config",
         write_config(tmp_path, doc),
         "--curvine-home",
         tmp_path / "home",
         "--fuse-bin",
-        probe,
+        fuse_bin,
         "--dry-run",
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "--attr-timeout-ms 30000" in proc.stdout
+
+
+SHARED = REPO.parent / "shared" / "fluid"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="no ../shared/fluid next to this clone")
+def test_the_copied_samples_and_crds_match_the_shared_ones() -> None:
+    for sub in ("configs", "crds"):
+        for path in sorted((SHARED / sub).iterdir()):
+            copy_ = CRDS.parent / sub / path.name
+            assert copy_.read_bytes() == path.read_bytes(), copy_
