@@ -10,6 +10,9 @@ Measures, in one run on this machine:
   block file) and once with the worker reporting another host name, which
   forces every byte over TCP (remote path).
 
+- the same file read with plain ``open()`` through a curvine-py-fuse mount of
+  each cluster, to show what a trip through the kernel and FUSE costs.
+
 Each figure is the best of ``--repeat`` runs, in MiB/s, with its ratio to the
 loopback figure. Run it as ``make bench`` or ``python benchmarks/throughput.py``.
 """
@@ -19,8 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import posixpath
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -80,10 +87,69 @@ def loopback_seconds(size: int) -> float:
     return elapsed
 
 
+def fuse_unusable() -> str | None:
+    """Why curvine-py-fuse cannot mount here, or None when it can."""
+    try:
+        os.close(os.open("/dev/fuse", os.O_RDWR))
+    except OSError as e:
+        return f"/dev/fuse: {e.strerror}"
+    if shutil.which("fusermount3") is None:
+        return "fusermount3 is not installed"
+    return None
+
+
+def fuse_read_seconds(cluster: MiniCluster, path: str, size: int, repeat: int) -> float:
+    """Best seconds to read ``path`` through a curvine-py-fuse mount."""
+    with tempfile.TemporaryDirectory(prefix="curvine-bench-") as tmp:
+        mnt = os.path.join(tmp, "mnt")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "curvine_py.fuse",
+                "--master-addrs",
+                cluster.master_endpoints,
+                "--fs-path",
+                posixpath.dirname(path),
+                "--mnt-path",
+                mnt,
+                "--conf",
+                os.path.join(tmp, "absent.toml"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not os.path.ismount(mnt):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("curvine-py-fuse did not mount")
+                time.sleep(0.05)
+
+            local = os.path.join(mnt, posixpath.basename(path))
+            buf = bytearray(CHUNK)
+
+            def read() -> float:
+                start = time.perf_counter()
+                got = 0
+                with open(local, "rb", buffering=0) as f:
+                    while n := f.readinto(buf):
+                        got += n
+                elapsed = time.perf_counter() - start
+                if got != size:
+                    raise RuntimeError(f"read {got} of {size} bytes through FUSE")
+                return elapsed
+
+            return best_of(repeat, read)
+        finally:
+            subprocess.run(["fusermount3", "-u", mnt], check=False)
+            proc.wait(timeout=30)
+
+
 def curvine_figures(
-    label: str, cluster: MiniCluster, size: int, repeat: int
-) -> tuple[float, float]:
-    """Best write and read seconds for one file of ``size`` bytes."""
+    label: str, cluster: MiniCluster, size: int, repeat: int, through_fuse: bool
+) -> list[tuple[str, float]]:
+    """Best seconds per operation on one file of ``size`` bytes."""
     chunk = os.urandom(CHUNK)
     path = f"/bench/{label}.bin"
     buf = bytearray(CHUNK)
@@ -111,10 +177,13 @@ def curvine_figures(
                 raise RuntimeError(f"{label}: read {got} of {size} bytes back")
             return elapsed
 
-        write_s = best_of(repeat, write)
-        read_s = best_of(repeat, read)
+        seconds = [("write", best_of(repeat, write)), ("read", best_of(repeat, read))]
+        if through_fuse:
+            seconds.append(
+                ("FUSE read", fuse_read_seconds(cluster, path, size, repeat))
+            )
         client.remove(path)
-    return write_s, read_s
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,6 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=256, help="file size in MiB")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure")
     parser.add_argument("--json", action="store_true", help="print JSON instead")
+    parser.add_argument(
+        "--no-fuse",
+        dest="fuse",
+        action="store_false",
+        help="skip the reads through a curvine-py-fuse mount",
+    )
     args = parser.parse_args(argv)
     if args.size_mib < 1 or args.repeat < 1:
         parser.error("--size-mib and --repeat must be at least 1")
@@ -133,11 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     # The reference is taken before and after the Curvine runs and the better
     # one kept, so that a busy moment on the machine does not flatter curvine_py.
     loopback_s = best_of(args.repeat, lambda: loopback_seconds(size))
+    no_fuse = fuse_unusable() if args.fuse else "not asked for (--no-fuse)"
     measured: list[tuple[str, str, float]] = []
     for label, hostname in (("short-circuit", None), ("remote", "remote-host")):
         with MiniCluster(worker_hostname=hostname) as cluster:
-            write_s, read_s = curvine_figures(label, cluster, size, args.repeat)
-        measured += [(label, "write", write_s), (label, "read", read_s)]
+            for op, seconds in curvine_figures(
+                label, cluster, size, args.repeat, through_fuse=no_fuse is None
+            ):
+                measured.append((label, op, seconds))
     loopback_s = min(loopback_s, best_of(args.repeat, lambda: loopback_seconds(size)))
 
     loopback = mib_s(loopback_s)
@@ -154,10 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         f"sequential throughput, {args.size_mib} MiB, best of {args.repeat}, "
         f"{os.cpu_count()} CPUs"
     )
-    print(f"{'path':<15} {'op':<6} {'MiB/s':>9} {'x loopback':>11}")
+    print(f"{'path':<15} {'op':<10} {'MiB/s':>9} {'x loopback':>11}")
     for f in figures:
         ratio = "" if f.ratio_to_loopback is None else f"{f.ratio_to_loopback:.2f}"
-        print(f"{f.path:<15} {f.op:<6} {f.mib_per_s:>9.0f} {ratio:>11}")
+        print(f"{f.path:<15} {f.op:<10} {f.mib_per_s:>9.0f} {ratio:>11}")
+    if no_fuse is not None:
+        print(f"(no reads through curvine-py-fuse: {no_fuse})")
     return 0
 
 
