@@ -3,13 +3,11 @@
 Measures, in one run on this machine:
 
 - raw loopback TCP (one connection, 1 MiB sends into a reader that discards),
-  the reference: no Curvine client can move bytes between two processes on
-  this host faster than that;
+  the reference for moving bytes between two processes on this host;
 - curvine_py writing and reading one file sequentially through ``open()``,
   once with the worker on the client's host (short-circuit reads from the
   block file) and once with the worker reporting another host name, which
-  forces every byte over TCP (remote path).
-
+  forces every byte over TCP (remote path);
 - the same file read with plain ``open()`` through a curvine-py-fuse mount of
   each cluster, to show what a trip through the kernel and FUSE costs.
 
