@@ -3,7 +3,7 @@
 Measures, in one run on this machine:
 
 - raw loopback TCP (one connection, 1 MiB sends into a reader that discards),
-  the reference for moving bytes between two processes on this host;
+  the reference: what one TCP stream through this host's loopback carries;
 - curvine_py writing and reading one file sequentially through ``open()``,
   once with the worker on the client's host (short-circuit reads from the
   block file) and once with the worker reporting another host name, which
