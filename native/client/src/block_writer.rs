@@ -59,6 +59,9 @@ struct Replica {
 /// Data frames a remote replica may have unanswered.
 const WRITE_WINDOW: usize = 4;
 
+/// How long a cancelled stream waits for each reply still due.
+const CANCEL_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The block being written.
 struct OpenBlock {
     block: ExtendedBlockProto,
@@ -515,11 +518,19 @@ impl FileWriter {
     fn cancel_block(&self, open: OpenBlock) {
         let header = self.write_request(&open.block, open.written, false);
         for mut replica in open.replicas {
-            if !replica.in_flight.is_empty() {
-                // Replies are still due, and after an error a worker may
-                // never send them: the Cancel goes out behind the data and
-                // the socket is dropped unread.
-                let _ = replica.stream.send(RequestStatus::Cancel, &header, &[]);
+            // Unread replies must be read first: closing a socket with
+            // unread input resets it, and the worker could lose the Cancel.
+            // A worker answers every frame, errors included; the short
+            // timeout only bounds one that does not.
+            replica.stream.timeout = replica.stream.timeout.min(CANCEL_DRAIN_TIMEOUT);
+            let mut drained = true;
+            while let Some(seq) = replica.in_flight.pop_front() {
+                if let Err(StreamError::Transport(_)) = replica.stream.recv(seq) {
+                    drained = false;
+                    break;
+                }
+            }
+            if !drained {
                 continue;
             }
             if replica

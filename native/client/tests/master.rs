@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use client::{Client, ClientConf, Code};
-use common::{fail, not_leader, ok, refused_addr, TestServer};
+use common::{fail, not_leader, ok, refused_addr, wait_until, TestServer};
 use wire::frame::Frame;
 use wire::proto;
 use wire::{ErrorKind, RpcCode};
@@ -44,13 +44,6 @@ fn leader(req: &Frame) -> Option<Frame> {
             },
         ),
         _ => fail(req, ErrorKind::Common, "Unsupported operation"),
-    }
-}
-
-fn wait_until(cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() && start.elapsed() < Duration::from_secs(10) {
-        thread::sleep(Duration::from_millis(2));
     }
 }
 

@@ -123,3 +123,12 @@ pub fn refused_addr() -> String {
     drop(l);
     addr
 }
+
+/// Waits (up to ten seconds) for something a server records on its own
+/// thread.
+pub fn wait_until(cond: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() && start.elapsed() < std::time::Duration::from_secs(10) {
+        thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
