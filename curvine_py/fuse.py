@@ -279,7 +279,10 @@ def prepare_mount_point(path: str) -> str:
         else:
             target.mkdir(parents=True)
     except OSError as e:
-        raise UsageError(f"--mnt-path {path}: {e.strerror}") from None
+        hint = ""
+        if e.errno == errno.ENOTCONN:
+            hint = f" (a FUSE mount whose program died: `fusermount3 -u {path}`)"
+        raise UsageError(f"--mnt-path {path}: {e.strerror}{hint}") from None
     return str(target.resolve())
 
 

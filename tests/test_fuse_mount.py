@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,16 @@ def test_file_content_through_the_kernel_matches_what_was_written(
         finally:
             os.close(fd)
 
+        # The kernel sends reads of several processes' threads at once.
+        def slice_matches(i: int) -> bool:
+            start = i * len(PAYLOAD) // 8
+            end = (i + 1) * len(PAYLOAD) // 8
+            with open(part, "rb", buffering=0) as f:
+                return os.pread(f.fileno(), end - start, start) == PAYLOAD[start:end]
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert all(pool.map(slice_matches, range(8)))
+
         assert os.readlink(mnt / "latest") == "/data/train/shard-0/part.bin"
         with pytest.raises(OSError) as refused:
             os.open(part, os.O_WRONLY)
@@ -305,3 +316,32 @@ def test_a_missing_dataset_path_or_busy_mount_point_is_refused(
     )
     assert busy.returncode == 2
     assert "not empty" in busy.stderr.decode()
+
+
+def test_a_stale_mount_left_by_a_killed_program_is_named(
+    dataset: MiniCluster, tmp_path: Path
+) -> None:
+    mnt = tmp_path / "mnt"
+    args = ("--master-addrs", dataset.master_endpoints, "--mnt-path", mnt)
+    proc = subprocess.Popen(
+        _fuse_cmd(*args, "--conf", tmp_path / "absent.toml"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_mounted(mnt, proc)
+        proc.kill()
+        proc.wait(timeout=30)
+
+        again = subprocess.run(
+            _fuse_cmd(*args, "--conf", tmp_path / "absent.toml"),
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
+        err = again.stderr.decode()
+        assert again.returncode == 2
+        assert f"fusermount3 -u {mnt}" in err
+        assert "Traceback" not in err
+    finally:
+        subprocess.run(["fusermount3", "-u", "-z", str(mnt)], check=False)
