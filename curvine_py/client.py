@@ -668,7 +668,9 @@ class Client:
         ``buffering=0`` gives the unbuffered :class:`~curvine_py.io.RawFile`.
         ``block_size`` and ``replicas`` apply to a new file (defaults: the
         client's ``block_size`` and ``replicas`` options). Written data is
-        visible to readers once the file is closed.
+        visible to readers once the file is closed; a ``with`` block that
+        raises abandons the file instead, leaving it marked incomplete rather
+        than publishing part of the data as the whole.
         """
         text = check_path(path)
         with self._explained(text, self_dir=True):

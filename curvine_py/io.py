@@ -14,7 +14,8 @@ from __future__ import annotations
 import io
 import logging
 import os
-from typing import TYPE_CHECKING, Any, Literal
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from curvine_py import errors
 from curvine_py._native import ffi, lib, require
@@ -24,7 +25,14 @@ if TYPE_CHECKING:
 
     from curvine_py.client import Client
 
-__all__ = ["DEFAULT_BUFFER_SIZE", "RawFile", "open_file", "parse_mode"]
+__all__ = [
+    "DEFAULT_BUFFER_SIZE",
+    "BufferedWriter",
+    "RawFile",
+    "TextWriter",
+    "open_file",
+    "parse_mode",
+]
 
 log = logging.getLogger("curvine_py")
 
@@ -96,6 +104,18 @@ class RawFile(io.RawIOBase):
             self._open_reader()
         else:
             self._open_writer(block_size, replicas)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A writer whose block raised is abandoned, not completed.
+        if exc_type is not None and self._kind != "r":
+            self.abort()
+        else:
+            self.close()
 
     def __repr__(self) -> str:
         state = " closed" if self.closed else ""
@@ -293,6 +313,43 @@ class RawFile(io.RawIOBase):
             super().close()
 
 
+class _AbortOnError:
+    """Leaves a file unfinished when its ``with`` block raises.
+
+    A writer closed after an exception would publish whatever part of the
+    data had been written as a complete file; aborting keeps it marked
+    incomplete, so that no reader mistakes it for the whole.
+    """
+
+    def _raw(self) -> RawFile:
+        raise NotImplementedError
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()  # type: ignore[attr-defined]
+        else:
+            self._raw().abort()
+
+
+class BufferedWriter(_AbortOnError, io.BufferedWriter):
+    """``io.BufferedWriter`` that abandons the file when its block raises."""
+
+    def _raw(self) -> RawFile:
+        return cast(RawFile, self.raw)
+
+
+class TextWriter(_AbortOnError, io.TextIOWrapper):
+    """``io.TextIOWrapper`` for writing that abandons the file on error."""
+
+    def _raw(self) -> RawFile:
+        return cast(RawFile, self.buffer.raw)  # type: ignore[attr-defined]
+
+
 def _encode(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
@@ -332,11 +389,12 @@ def open_file(
     if kind == "r":
         buffered = io.BufferedReader(raw, buffer_size=size)
     else:
-        buffered = io.BufferedWriter(raw, buffer_size=size)
+        buffered = BufferedWriter(raw, buffer_size=size)
     if binary:
         return buffered
 
-    text = io.TextIOWrapper(
+    wrapper = io.TextIOWrapper if kind == "r" else TextWriter
+    text = wrapper(
         buffered,
         encoding=encoding or "utf-8",
         errors=errors_,

@@ -243,6 +243,29 @@ def test_write_replaces_and_exclusive_refuses(fs: Client, d: str) -> None:
     assert fs.read_bytes(f"{d}/g") == b"x"
 
 
+@pytest.mark.parametrize("mode, buffering", [("wb", -1), ("wb", 0), ("w", -1)])
+def test_a_block_that_raises_leaves_the_file_unfinished(
+    fs: Client, d: str, mode: str, buffering: int
+) -> None:
+    chunk: str | bytes = "x" * CHUNK if "b" not in mode else payload(CHUNK, 11)
+
+    with (
+        pytest.raises(RuntimeError, match="half way"),
+        fs.open(f"{d}/f", mode, buffering=buffering) as out,
+    ):
+        for _ in range(5):
+            out.write(chunk)
+        raise RuntimeError("half way")
+
+    assert out.closed
+    assert not fs.stat(f"{d}/f").is_complete
+
+    with fs.open(f"{d}/g", mode, buffering=buffering) as out:
+        out.write(chunk)
+    assert fs.stat(f"{d}/g").is_complete
+    assert fs.stat(f"{d}/g").size == CHUNK
+
+
 def test_file_object_behaviour(fs: Client, d: str) -> None:
     raw = fs.open(f"{d}/f", "wb", buffering=0)
     assert raw.writable() and not raw.readable() and not raw.seekable()
