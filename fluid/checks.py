@@ -124,6 +124,9 @@ class Checks:
             detail, status, fix = exc.detail, FAILED, exc.fix
         except Warned as exc:
             detail, status, fix = exc.detail, WARNING, exc.fix
+        except OSError as exc:
+            # A check's own file access failing is still that check failing.
+            detail, status, fix = str(exc), FAILED, ""
         result = CheckResult(name, status, time.monotonic() - start, detail, fix)
         self.results.append(result)
         self.emit(result)

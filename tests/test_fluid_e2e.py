@@ -258,3 +258,33 @@ def test_dry_run_reports_a_dead_mount_without_touching_it(
     with pytest.raises(OSError) as info:
         os.statvfs(target)
     assert info.value.errno == errno.ENOTCONN
+
+
+def test_a_hung_mount_is_reported_and_left_mounted(
+    tmp_path: Path,
+    tree: MiniCluster,
+    mounted: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    target, first = mounted
+    first.send_signal(signal.SIGSTOP)
+    try:
+        probe = subprocess.run(
+            ["sh", str(PROBE), str(target)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env={**os.environ, "CURVINE_PROBE_TIMEOUT": "1"},
+        )
+        assert probe.returncode != 0
+        assert "no answer within 1s" in probe.stdout
+
+        (tmp_path / "again").mkdir()
+        second = _start(tmp_path / "again", tree, target, "--check-timeout", "1")
+        out, err = second.communicate(timeout=60)
+        proc = subprocess.CompletedProcess(second.args, second.returncode, out, err)
+        assert_clean_failure(proc, EXIT_CHECK)
+        assert "does not answer within 1 s" in out
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert sorted(os.listdir(target)) == ["eval", "train"]
