@@ -18,7 +18,7 @@ import tomllib
 import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -34,6 +34,7 @@ __all__ = [
     "Client",
     "FileStatus",
     "FsInfo",
+    "MountInfo",
     "WorkerInfo",
     "connect",
     "parse_masters",
@@ -148,6 +149,22 @@ class FileStatus:
     file_type: int
 
 
+@dataclass(frozen=True)
+class MountInfo:
+    """One entry of Curvine's mount table: an under-store behind a path.
+
+    ``properties`` may hold credentials; it is left out of the repr.
+    """
+
+    cv_path: str
+    ufs_path: str
+    mount_id: int
+    read_write: bool
+    write_type: int
+    ttl_ms: int
+    properties: dict[str, str] = field(repr=False)
+
+
 def _text(ptr: Any) -> str | None:
     if ptr == ffi.NULL:
         return None
@@ -173,6 +190,22 @@ def _worker(raw: Any) -> WorkerInfo:
 
 def _workers(items: Any, count: int) -> list[WorkerInfo]:
     return [_worker(items[i]) for i in range(count)]
+
+
+def _mount(raw: Any) -> MountInfo:
+    count = int(raw.properties_len)
+    return MountInfo(
+        cv_path=_text(raw.cv_path) or "",
+        ufs_path=_text(raw.ufs_path) or "",
+        mount_id=int(raw.mount_id),
+        read_write=bool(raw.read_write),
+        write_type=int(raw.write_type),
+        ttl_ms=int(raw.ttl_ms),
+        properties={
+            _text(raw.property_keys[i]) or "": _text(raw.property_values[i]) or ""
+            for i in range(count)
+        },
+    )
 
 
 def file_status(raw: Any) -> FileStatus:
@@ -923,6 +956,74 @@ class Client:
                 pending.append((item, dirs, files))
             base = item.rstrip("/")
             pending.extend(f"{base}/{name}" for name in reversed(dirs))
+
+    # -- cache and mounts ------------------------------------------------
+
+    def free(
+        self, path: str | os.PathLike[str], recursive: bool = False
+    ) -> tuple[int, int]:
+        """Drop Curvine's cached copy of ``path`` (its under-store keeps it).
+
+        Returns how many inodes and bytes were freed.
+        """
+        text = check_path(path)
+        inodes, size = ffi.new("int64_t *"), ffi.new("int64_t *")
+        with self._native() as handle:
+            status = lib.cv_free_cache(handle, _encode(text), recursive, inodes, size)
+            self._check(status, text)
+        return int(inodes[0]), int(size[0])
+
+    def mounts(self) -> list[MountInfo]:
+        """The mount table: which under-store lies behind which path."""
+        out = ffi.new("cv_mount_list **")
+        with self._native() as handle:
+            self._check(lib.cv_mount_table(handle, out))
+        table = out[0]
+        try:
+            return [_mount(table.items[i]) for i in range(table.len)]
+        finally:
+            lib.cv_mount_list_free(table)
+
+    def mount(
+        self,
+        cv_path: str | os.PathLike[str],
+        ufs_path: str,
+        properties: Mapping[str, str] | None = None,
+        read_write: bool = False,
+        update: bool = False,
+    ) -> None:
+        """Mount the under-store URI ``ufs_path`` (``s3://bucket/prefix``...)
+        at ``cv_path``; ``properties`` carry its endpoint and credentials.
+
+        ``read_write`` lets writes go through to the under-store; ``update``
+        changes an existing mount.
+        """
+        text = check_path(cv_path, "cv_path")
+        if "://" not in ufs_path:
+            raise ValueError(f"ufs_path must be a URI (scheme://...), got {ufs_path!r}")
+        items = list((properties or {}).items())
+        keys = [ffi.new("char[]", str(k).encode()) for k, _ in items]
+        values = [ffi.new("char[]", str(v).encode()) for _, v in items]
+        key_array = ffi.new("const char *[]", keys) if items else ffi.NULL
+        value_array = ffi.new("const char *[]", values) if items else ffi.NULL
+        with self._native() as handle:
+            status = lib.cv_mount(
+                handle,
+                _encode(text),
+                ufs_path.encode(),
+                key_array,
+                value_array,
+                len(items),
+                read_write,
+                update,
+            )
+            self._check(status, text)
+
+    def unmount(self, cv_path: str | os.PathLike[str]) -> None:
+        """Remove the mount at ``cv_path``."""
+        text = check_path(cv_path, "cv_path")
+        with self._native() as handle:
+            self._check(lib.cv_unmount(handle, _encode(text)), text)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A pickled client (multiprocessing "spawn") reconnects on arrival.

@@ -403,3 +403,28 @@ def test_close_while_a_call_waits_lets_it_finish() -> None:
 
     # The waiting call ended with its own error, not with a freed client.
     assert len(outcome) == 1
+
+
+def test_mount_table_round_trip(client: Client, root: str) -> None:
+    point = f"{root}/bucket"
+    client.mount(point, "s3://bucket/prefix", {"s3.endpoint": "http://s3", "k": "v"})
+
+    mounts = {m.cv_path: m for m in client.mounts()}
+    assert point in mounts
+    entry = mounts[point]
+    assert entry.ufs_path == "s3://bucket/prefix"
+    assert not entry.read_write
+    assert entry.properties == {"s3.endpoint": "http://s3", "k": "v"}
+    # Properties may carry credentials: they stay out of the repr.
+    assert "http://s3" not in repr(entry)
+    assert client.stat(point).is_dir
+
+    inodes, freed = client.free(point, recursive=True)
+    assert inodes >= 0 and freed >= 0
+
+    client.unmount(point)
+    assert point not in {m.cv_path for m in client.mounts()}
+    with pytest.raises(OSError, match="bucket"):
+        client.unmount(point)
+    with pytest.raises(ValueError, match="URI"):
+        client.mount(point, "not-a-uri")
