@@ -177,12 +177,20 @@ def test_dockerfile_wiring() -> None:
 # -- the guide's Dataset, as Fluid turns it into config.json ----------------
 
 
-def fluid_config(dataset: dict[str, Any], runtime: dict[str, Any]) -> dict[str, Any]:
-    """config.json the way Fluid's ThinRuntime controller writes it."""
+def fluid_config(
+    dataset: dict[str, Any],
+    runtime: dict[str, Any],
+    secrets_dir: Path = Path("/etc/fluid/secrets"),
+) -> dict[str, Any]:
+    """config.json the way Fluid's ThinRuntime controller writes it, with
+    encryptOptions as secret file paths (its default configmap mode)."""
     spec = dataset["spec"]
     mounts = []
     for mount in spec["mounts"]:
         merged = {**spec.get("sharedOptions", {}), **mount.get("options", {})}
+        for item in mount.get("encryptOptions", []):
+            ref = item["valueFrom"]["secretKeyRef"]
+            merged[item["name"]] = str(secrets_dir / ref["name"] / ref["key"])
         mounts.append(
             {
                 "mountPoint": mount["mountPoint"],
@@ -260,3 +268,27 @@ def test_the_copied_samples_and_crds_match_the_shared_ones() -> None:
         for path in sorted((SHARED / sub).iterdir()):
             copy_ = CRDS.parent / sub / path.name
             assert copy_.read_bytes() == path.read_bytes(), copy_
+
+
+def test_the_secret_dataset_reads_its_secret(tmp_path: Path) -> None:
+    (secret,) = _kind("Secret")
+    dataset = next(
+        d for d in _kind("Dataset") if "encryptOptions" in d["spec"]["mounts"][0]
+    )
+    runtime = next(
+        r
+        for r in _kind("ThinRuntime")
+        if r["metadata"]["name"] == dataset["metadata"]["name"]
+    )
+    secrets = tmp_path / "secrets"
+    for key, value in secret["stringData"].items():
+        path = secrets / secret["metadata"]["name"] / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value)
+
+    doc = fluid_config(dataset, runtime, secrets)
+    settings = config.load(write_config(tmp_path, doc), {}, secrets_dir=secrets)
+    assert settings.endpoints_secret and settings.has_secrets
+    written = toml.render(settings)["client"]["master_addrs"]
+    wanted = secret["stringData"]["endpoints"].split(",")
+    assert [f"{a['hostname']}:{a['port']}" for a in written] == wanted
