@@ -31,6 +31,15 @@ MINI_SRC := $(shell find native/mini -type f \( -name '*.rs' \
 	-o -name 'Cargo.toml' \) 2>/dev/null)
 NATIVE_COMMON := native/Cargo.toml $(wildcard native/Cargo.lock)
 
+# A stamp outlives what it stands for when a venv or a build is deleted by
+# hand; forget such stamps so that the step runs again.
+ifeq ($(wildcard $(VPY)),)
+$(shell rm -f $(STAMPS)/venv $(STAMPS)/python)
+endif
+ifeq ($(wildcard curvine_py/_libcurvine/lib_libcurvine.so),)
+$(shell rm -f $(STAMPS)/python)
+endif
+
 .PHONY: help deps build test test-native test-python demo bench
 
 help:
