@@ -115,6 +115,14 @@ def _run(args: argparse.Namespace, report: Report) -> int:
         path, os.environ, overrides=overrides, secrets_dir=Path(args.secrets_dir)
     )
     report.redactor = settings.redactor
+    report.facts["mount"] = {
+        "name": settings.mount_name,
+        "mount_point": settings.mount_point,
+        "fs_path": settings.fs_path,
+        "target": settings.target_path,
+        "read_only": settings.read_only,
+        "masters": settings.shown_endpoints(),
+    }
 
     home = _curvine_home(args)
     fuse_bin = Path(args.fuse_bin) if args.fuse_bin else launch.default_fuse_bin(home)

@@ -107,6 +107,8 @@ def test_dry_run_against_a_mini_cluster(
     assert data["ok"] is True and data["exit_code"] == 0
     assert [c["status"] for c in data["checks"]] == ["ok"] * 9
     assert data["command"][0] == str(fuse_bin)
+    assert data["mount"]["fs_path"] == "/data"
+    assert data["mount"]["masters"] == [dataset.master_endpoints]
     conf = tomllib.loads(Path(data["toml"]).read_text())
     assert conf["client"]["master_addrs"][0]["port"] == int(
         dataset.master_endpoints.rsplit(":", 1)[1]
