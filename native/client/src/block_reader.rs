@@ -139,6 +139,17 @@ impl FileReader {
     /// Reads up to `buf.len()` bytes at `offset`; fewer only at the end of
     /// the file, 0 at or past it.
     pub fn pread(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if let Some(OpenBlock {
+            source: Source::Remote(remote),
+            ..
+        }) = &self.open
+        {
+            if !remote.stream.conn.is_own() {
+                // Opened before a fork: the parent owns that stream. Closing
+                // our copy of the socket leaves it alone.
+                self.open = None;
+            }
+        }
         let mut done = 0usize;
         while done < buf.len() {
             let pos = offset + done as u64;

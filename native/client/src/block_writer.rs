@@ -88,6 +88,8 @@ pub struct FileWriter {
     finished: bool,
     frame_max: usize,
     local_replicas: usize,
+    /// The process that opened the writer; its streams are that process's.
+    pid: u32,
 }
 
 impl FileWriter {
@@ -139,6 +141,7 @@ impl FileWriter {
             finished: false,
             frame_max,
             local_replicas: 0,
+            pid: std::process::id(),
         };
 
         if options.append {
@@ -199,6 +202,7 @@ impl FileWriter {
     /// Writes all of `buf`. After a failure every later call fails the same
     /// way and the file is never completed.
     pub fn write(&mut self, mut buf: &[u8]) -> Result<()> {
+        self.check_process()?;
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -246,6 +250,7 @@ impl FileWriter {
 
     /// Finishes the last block and completes the file.
     pub fn close(mut self) -> Result<()> {
+        self.check_process()?;
         self.finished = true;
         if let Some(e) = self.failed.take() {
             return Err(e);
@@ -285,6 +290,18 @@ impl FileWriter {
         if let Some(open) = self.open.take() {
             self.cancel_block(open);
         }
+    }
+
+    /// A forked child must not write on its parent's streams.
+    fn check_process(&self) -> Result<()> {
+        if self.pid == std::process::id() {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "this file was opened for writing by process {} before a fork; open it again in this process",
+            self.pid
+        ))
+        .with_path(&self.path))
     }
 
     /// Records a failure: cancels the streams and keeps the error.
@@ -518,6 +535,10 @@ impl FileWriter {
     fn cancel_block(&self, open: OpenBlock) {
         let header = self.write_request(&open.block, open.written, false);
         for mut replica in open.replicas {
+            if !replica.stream.conn.is_own() {
+                // The parent's stream, inherited through a fork.
+                continue;
+            }
             // Unread replies must be read first: closing a socket with
             // unread input resets it, and the worker could lose the Cancel.
             // A worker answers every frame, errors included; the short

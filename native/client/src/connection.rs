@@ -70,6 +70,8 @@ pub struct Connection {
     stream: TcpStream,
     peer: String,
     last_used: Instant,
+    /// The process that opened it.
+    pid: u32,
 }
 
 impl Connection {
@@ -99,6 +101,7 @@ impl Connection {
                         stream,
                         peer: endpoint.to_string(),
                         last_used: Instant::now(),
+                        pid: std::process::id(),
                     });
                 }
                 Err(e) => last = Failure::from_io(&e, timeout),
@@ -109,6 +112,12 @@ impl Connection {
 
     pub fn peer(&self) -> &str {
         &self.peer
+    }
+
+    /// False in a forked child for a socket its parent opened: the parent
+    /// may be mid-exchange on it, so the child must not say a word there.
+    pub fn is_own(&self) -> bool {
+        self.pid == std::process::id()
     }
 
     /// How long since the last exchange.

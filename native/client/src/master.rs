@@ -233,7 +233,7 @@ impl Inner {
     fn checkout(&self, i: usize) -> Option<Connection> {
         let mut pool = lock(&self.pools[i]);
         while let Some(conn) = pool.pop() {
-            if conn.idle_for() < MAX_POOLED_IDLE {
+            if conn.is_own() && conn.idle_for() < MAX_POOLED_IDLE {
                 return Some(conn);
             }
         }
@@ -242,7 +242,9 @@ impl Inner {
 
     fn checkin(&self, i: usize, conn: Connection) {
         let mut pool = lock(&self.pools[i]);
-        if pool.len() < self.timing.pool_size {
+        // A forked child drops (closes, never uses) what its parent pooled.
+        pool.retain(Connection::is_own);
+        if conn.is_own() && pool.len() < self.timing.pool_size {
             pool.push(conn);
         }
     }

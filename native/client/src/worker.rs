@@ -50,7 +50,7 @@ impl WorkerPool {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(list) = idle.get_mut(endpoint) {
                 while let Some(conn) = list.pop() {
-                    if conn.idle_for() < self.max_idle_time {
+                    if conn.is_own() && conn.idle_for() < self.max_idle_time {
                         return Ok((conn, true));
                     }
                 }
@@ -68,7 +68,9 @@ impl WorkerPool {
     pub fn put(&self, endpoint: &Endpoint, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let list = idle.entry(endpoint.clone()).or_default();
-        if list.len() < self.max_idle {
+        // A forked child drops (closes, never uses) what its parent pooled.
+        list.retain(Connection::is_own);
+        if conn.is_own() && list.len() < self.max_idle {
             list.push(conn);
         }
     }
