@@ -359,7 +359,8 @@ def test_no_live_workers(
 
 def _patched_true(directory: Path, old: bytes, new: bytes) -> Path:
     data = Path("/bin/true").read_bytes()
-    assert data.count(old) == 1
+    if data.count(old) != 1:
+        pytest.skip(f"/bin/true here does not name {old!r} exactly once")
     path = directory / "curvine-fuse"
     path.write_bytes(data.replace(old, new))
     path.chmod(0o755)
@@ -372,10 +373,15 @@ def test_fuse_binary_needing_a_newer_glibc(
 ) -> None:
     # A real program whose symbol versions ask for a glibc that does not exist.
     version = next(
-        v
-        for v in (b"GLIBC_2.34\x00", b"GLIBC_2.14\x00", b"GLIBC_2.4\x00")
-        if v in Path("/bin/true").read_bytes()
+        (
+            v
+            for v in (b"GLIBC_2.34\x00", b"GLIBC_2.14\x00", b"GLIBC_2.4\x00")
+            if v in Path("/bin/true").read_bytes()
+        ),
+        None,
     )
+    if version is None:
+        pytest.skip("/bin/true here is not linked against glibc")
     fuse_bin = _patched_true(
         tmp_path, version, b"GLIBC_9." + b"9" * (len(version) - 9) + b"\x00"
     )
