@@ -413,3 +413,50 @@ fn one_client_serves_many_threads() {
         }
     }
 }
+
+#[test]
+fn mounts_come_and_go() {
+    let mini = Mini::start(&["--workers", "1"]);
+    let c = client(&mini, false);
+    let options = wire::proto::MountOptionsProto {
+        add_properties: [("s3.endpoint".to_string(), "http://minio:9000".to_string())].into(),
+        access_mode: Some(wire::proto::AccessModeProto::ReadWrite as i32),
+        ..Default::default()
+    };
+    c.mount("/lake", "s3://bucket/prefix", options).unwrap();
+    let table = c.mount_table().unwrap();
+    assert_eq!(table.len(), 1);
+    assert_eq!(
+        (table[0].cv_path.as_str(), table[0].ufs_path.as_str()),
+        ("/lake", "s3://bucket/prefix")
+    );
+    assert_eq!(
+        table[0].properties.get("s3.endpoint").map(String::as_str),
+        Some("http://minio:9000")
+    );
+    assert_eq!(
+        c.mount("/lake2", "not-a-uri", Default::default())
+            .unwrap_err()
+            .code,
+        Code::InvalidArgument
+    );
+    c.unmount("/lake").unwrap();
+    assert!(c.mount_table().unwrap().is_empty());
+}
+
+#[test]
+fn two_replicas_one_local_one_dead() {
+    let mut mini = Mini::start(&["--workers", "2"]);
+    let c = client(&mini, true);
+    let data = random(3 * BLOCK + 5);
+    let two = WriteOptions {
+        replicas: Some(2),
+        ..Default::default()
+    };
+    // Both workers share this host name, so both replicas are written
+    // through their block files.
+    assert_eq!(write(&c, "/both", &data, &two), 2 * 4);
+    assert_eq!(read_all(&c, "/both"), data);
+    mini.command("stop-worker 1");
+    assert_eq!(read_all(&c, "/both"), data);
+}

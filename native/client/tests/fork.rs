@@ -51,7 +51,10 @@ fn a_forked_child_reads_on_its_own_sockets() {
     let mut status = 0;
     // SAFETY: waits for the child just forked.
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {status}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child failed: {status}"
+    );
 
     // The parent's stream and writer carry on as if nothing happened.
     let mut rest = vec![0u8; data.len() - 1000];
