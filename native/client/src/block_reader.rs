@@ -301,7 +301,7 @@ impl FileReader {
             len: span.len as i64,
             chunk_size: self.chunk_size as i32,
             short_circuit,
-            enable_read_ahead: conf.enable_read_ahead,
+            enable_read_ahead: conf.effective_enable_read_ahead(),
             read_ahead_len: read_ahead_len as i64,
             drop_cache_len: conf.drop_cache_len as i64,
             component_info: Some(component_info()),

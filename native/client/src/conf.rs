@@ -184,6 +184,14 @@ impl ClientConf {
         Ok(())
     }
 
+    /// Whether to ask workers to read ahead: as Curvine decides it, never
+    /// for a prefetch depth of one chunk or a read-ahead under 256 KiB.
+    pub fn effective_enable_read_ahead(&self) -> bool {
+        self.enable_read_ahead
+            && self.read_chunk_num > 1
+            && self.effective_read_ahead_len() >= 256 * KIB
+    }
+
     /// Bytes the worker reads ahead, with Curvine's derivation for 0.
     pub fn effective_read_ahead_len(&self) -> u64 {
         if self.read_ahead_len == 0 {
@@ -345,6 +353,13 @@ mod tests {
         assert_eq!(c.block_size, 134_217_728);
         assert_eq!(c.read_chunk_size, 131_072);
         assert_eq!(c.effective_read_ahead_len(), 1 << 20);
+        assert!(c.effective_enable_read_ahead());
+        let mut small = c.clone();
+        small.set("read_ahead_len", "128KB").unwrap();
+        assert!(!small.effective_enable_read_ahead());
+        let mut one = c.clone();
+        one.set("read_chunk_num", "1").unwrap();
+        assert!(!one.effective_enable_read_ahead());
         assert_eq!(c.masters(), vec![Endpoint::new("localhost", 8995)]);
     }
 
