@@ -247,11 +247,11 @@ impl FileReader {
                     }
                     return Ok(n);
                 }
-                Err(e) => {
-                    let error = e.into_error(&endpoint);
-                    failures.push(format!("{endpoint} ({})", error.message));
-                    if matches!(error.code, Code::Server(_)) {
-                        last_server_error = Some(error);
+                Err(StreamError::Transport(f)) => failures.push(format!("{endpoint} ({f})")),
+                Err(StreamError::Server(e)) => {
+                    failures.push(format!("{endpoint} ({})", e.message));
+                    if matches!(e.code, Code::Server(_)) {
+                        last_server_error = Some(e);
                     }
                 }
             }
@@ -271,7 +271,7 @@ impl FileReader {
     fn replica_order(&self, index: usize) -> Vec<WorkerAddressProto> {
         let mut locs = self.spans[index].located.locs.clone();
         if locs.len() > 1 {
-            let shift = (crate::connection::fresh_req_id() as u64 % locs.len() as u64) as usize;
+            let shift = (crate::connection::random_u64() % locs.len() as u64) as usize;
             locs.rotate_left(shift);
         }
         if let Some(i) = locs.iter().position(|w| self.client.is_local(w)) {

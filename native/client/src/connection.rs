@@ -209,19 +209,24 @@ fn nonzero(d: Duration) -> Duration {
     d.max(Duration::from_millis(1))
 }
 
-/// A fresh request id from the OS's randomness: never -1 (the "no request"
-/// marker), and different in a forked child than in its parent.
+/// 64 bits from the OS's randomness, which (unlike a seeded generator) a
+/// forked child does not share with its parent.
+pub fn random_u64() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        // The OS source failing is not expected; the clock and the process
+        // id still differ between calls and between parent and child.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        nanos ^ ((std::process::id() as u64) << 40)
+    })
+}
+
+/// A fresh request id: random, never -1 (the "no request" marker).
 pub fn fresh_req_id() -> i64 {
     loop {
-        let id = match getrandom::u64() {
-            Ok(n) => n as i64,
-            // The OS source failing is not expected; the clock still gives
-            // distinct ids for a single process.
-            Err(_) => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as i64 ^ ((std::process::id() as i64) << 40))
-                .unwrap_or(1),
-        };
+        let id = random_u64() as i64;
         if id != wire::frame::NO_REQ_ID {
             return id;
         }

@@ -39,7 +39,7 @@ impl Client {
         conf.validate()?;
         let master = MasterClient::new(&conf);
         let workers = WorkerPool::new(&conf);
-        let client_name = format!("curvine-py-{:016x}", crate::connection::fresh_req_id());
+        let client_name = format!("curvine-py-{:016x}", crate::connection::random_u64());
         Ok(Client {
             conf,
             master,
