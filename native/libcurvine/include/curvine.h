@@ -219,8 +219,9 @@ void cv_config_free(struct cv_config *config);
 // cluster: the first call finds the leader.
 int32_t cv_client_new(const struct cv_config *config, struct cv_client **out);
 
-// Frees a client and closes its sockets (without shutting them down, so a
-// forked child freeing its copy leaves the parent's connections alone).
+// Frees a client and closes its idle sockets (without shutting them down,
+// so a forked child freeing its copy leaves the parent's connections
+// alone). Readers and writers opened from it stay usable until closed.
 // NULL is a no-op. No other call may be using the client.
 void cv_client_free(struct cv_client *client);
 

@@ -99,8 +99,9 @@ pub unsafe extern "C" fn cv_client_new(config: *const cv_config, out: *mut *mut 
     })
 }
 
-/// Frees a client and closes its sockets (without shutting them down, so a
-/// forked child freeing its copy leaves the parent's connections alone).
+/// Frees a client and closes its idle sockets (without shutting them down,
+/// so a forked child freeing its copy leaves the parent's connections
+/// alone). Readers and writers opened from it stay usable until closed.
 /// NULL is a no-op. No other call may be using the client.
 #[no_mangle]
 pub unsafe extern "C" fn cv_client_free(client: *mut cv_client) {
