@@ -14,7 +14,8 @@ const MIB: u64 = 1 << 20;
 pub struct ClientConf {
     /// Masters to try; empty means `localhost:8995`, as Curvine derives it.
     pub master_addrs: Vec<Endpoint>,
-    /// This client's host name, for locality and short-circuit access.
+    /// This client's host name, for locality and short-circuit access;
+    /// $CURVINE_CLIENT_HOSTNAME or "localhost" by default, as in Curvine.
     pub hostname: String,
     pub conn_timeout: Duration,
     pub rpc_timeout: Duration,
@@ -51,7 +52,7 @@ impl Default for ClientConf {
     fn default() -> ClientConf {
         ClientConf {
             master_addrs: Vec::new(),
-            hostname: "localhost".into(),
+            hostname: hostname_from(std::env::var("CURVINE_CLIENT_HOSTNAME").ok()),
             conn_timeout: Duration::from_millis(30_000),
             rpc_timeout: Duration::from_millis(120_000),
             data_timeout: Duration::from_millis(120_000),
@@ -200,6 +201,13 @@ impl ClientConf {
             self.read_ahead_len
         }
     }
+}
+
+/// The default host name: the environment's, else Curvine's "localhost".
+fn hostname_from(env: Option<String>) -> String {
+    env.map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 fn bad(key: &str, value: &str, expected: &str) -> Error {
@@ -361,6 +369,15 @@ mod tests {
         one.set("read_chunk_num", "1").unwrap();
         assert!(!one.effective_enable_read_ahead());
         assert_eq!(c.masters(), vec![Endpoint::new("localhost", 8995)]);
+    }
+
+    #[test]
+    fn the_host_name_comes_from_the_environment_or_is_localhost() {
+        assert_eq!(hostname_from(Some("node-7".into())), "node-7");
+        assert_eq!(hostname_from(Some("  ".into())), "localhost");
+        assert_eq!(hostname_from(None), "localhost");
+        assert_eq!(set("hostname", "w1").unwrap().hostname, "w1");
+        assert!(set("hostname", " ").is_err());
     }
 
     #[test]
