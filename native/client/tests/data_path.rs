@@ -21,6 +21,8 @@ fn client(mini: &Mini, short_circuit: bool) -> Arc<Client> {
     conf.set("write_chunk_size", &CHUNK.to_string()).unwrap();
     conf.set("short_circuit", &short_circuit.to_string())
         .unwrap();
+    // The mini cluster's workers call themselves localhost.
+    conf.set("hostname", "localhost").unwrap();
     Arc::new(Client::new(conf).unwrap())
 }
 

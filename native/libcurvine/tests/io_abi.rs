@@ -32,6 +32,7 @@ fn connect(mini: &Mini, short_circuit: bool) -> Handle {
             "short_circuit",
             if short_circuit { "true" } else { "false" },
         ),
+        ("hostname", "localhost"),
     ] {
         let (k, v) = (CString::new(k).unwrap(), CString::new(v).unwrap());
         assert_eq!(
