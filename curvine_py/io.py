@@ -66,11 +66,16 @@ def parse_mode(mode: str) -> tuple[Kind, bool]:
     return kinds[0], "b" in mode  # type: ignore[return-value]
 
 
-def _whole(buffer: Buffer) -> Any:
+def _whole(buffer: Buffer, writable: bool = False) -> Any:
+    """The bytes of ``buffer`` as a C array, shared, not copied."""
     view = memoryview(buffer)
     if not view.c_contiguous:
         raise BufferError("a contiguous buffer is needed")
-    return ffi.from_buffer("uint8_t[]", view)
+    if writable and view.readonly:
+        raise TypeError(
+            f"readinto needs a writable buffer, got {type(buffer).__name__}"
+        )
+    return ffi.from_buffer("uint8_t[]", view, require_writable=writable)
 
 
 class RawFile(io.RawIOBase):
@@ -236,7 +241,7 @@ class RawFile(io.RawIOBase):
             raise io.UnsupportedOperation(f"{self.name}: not open for reading")
         if offset < 0:
             raise ValueError(f"negative read offset {offset}")
-        target = _whole(buffer)
+        target = _whole(buffer, writable=True)
         wanted = min(len(target), self._size - offset)
         if wanted <= 0:
             return 0

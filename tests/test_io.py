@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import errno
 import hashlib
 import io
@@ -130,6 +131,14 @@ def test_readinto_fills_the_callers_buffer(fs: Client, d: str, size: int) -> Non
     assert got == size
     assert sha(target[:size]) == sha(data)
     assert target[size:] == bytes(10)
+
+    # Any writable buffer will do; a read-only one is refused, not written.
+    words = array.array("I", bytes(4 * ((size + 3) // 4)))
+    with fs.open(f"{d}/f", "rb", buffering=0) as raw:
+        assert raw.readinto(words) == min(size, len(words) * 4)
+        assert words.tobytes()[:size] == data
+        with pytest.raises(TypeError, match="writable"):
+            raw.readinto(bytes(8))
 
 
 @pytest.mark.parametrize("size", SIZES)
