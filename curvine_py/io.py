@@ -11,6 +11,7 @@ for writing, never both, and a writer can only append.
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -161,20 +162,25 @@ class RawFile(io.RawIOBase):
             raise ValueError(f"I/O operation on closed file {self.name!r}")
         if self._pid != os.getpid():
             self._after_fork()
+        if self._handle is None:
+            raise OSError(
+                errno.EBADF,
+                "a file open for writing cannot be used after fork(); "
+                "open it again in the child",
+                self.name,
+            )
         return self._handle
 
     def _after_fork(self) -> None:
         # The handle and its sockets belong to the parent: leave them alone.
-        ffi.gc(self._handle, None)
+        # A reader is opened again for this process; a writer cannot be.
+        if self._handle is not None:
+            ffi.gc(self._handle, None)
         self._handle = None
         self._pid = os.getpid()
-        if self._kind != "r":
-            raise OSError(
-                f"{self.name}: a file open for writing cannot be used after fork(); "
-                "open it again in the child"
-            )
-        log.debug("process %d reopens %s after fork", self._pid, self.name)
-        self._open_reader()
+        if self._kind == "r":
+            log.debug("process %d reopens %s after fork", self._pid, self.name)
+            self._open_reader()
 
     # -- io.RawIOBase --------------------------------------------------------
 

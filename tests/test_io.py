@@ -561,6 +561,30 @@ def test_forked_child_reads_while_parent_goes_on(fs: Client, d: str) -> None:
     opened.close()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_writer_stays_with_the_parent_after_fork(fs: Client, d: str) -> None:
+    out = fs.open(f"{d}/w", "wb")
+    out.write(b"parent-1 ")
+    out.flush()
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            out.write(b"child")
+            out.flush()
+        except OSError as exc:
+            code = 0 if exc.errno == errno.EBADF and "fork" in str(exc) else 3
+        finally:
+            os._exit(code)
+
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    out.write(b"parent-2")
+    out.close()
+    assert fs.read_bytes(f"{d}/w") == b"parent-1 parent-2"
+
+
 @pytest.mark.parametrize("hostname", [None, "remote-host"])
 def test_another_replica_serves_when_a_worker_stops(hostname: str | None) -> None:
     data = payload(4 * BLOCK + 5, seed=10)
