@@ -1049,7 +1049,8 @@ def connect(
         are applied (the others are skipped).
     timeout
         Seconds that one call may spend finding a leader, connect attempts
-        included. None keeps Curvine's own deadlines (two minutes).
+        included; also the longest a master may take to answer one request.
+        None keeps Curvine's own deadlines (two minutes).
     options
         More ``[client]`` keys, typed as in the TOML file (``"128KB"``,
         ``30000``, ``True``); they override ``conf``. An unknown key is an
