@@ -25,7 +25,14 @@ from curvine_py.testing import MiniCluster
 
 CHUNK = 64 * 1024
 BLOCK = 256 * 1024
-OPTIONS = {"write_chunk_size": "64KB", "read_chunk_size": "64KB", "block_size": BLOCK}
+# The client names itself "localhost": a worker of that name shares its host
+# (short-circuit), any other is remote.
+OPTIONS = {
+    "write_chunk_size": "64KB",
+    "read_chunk_size": "64KB",
+    "block_size": BLOCK,
+    "hostname": "localhost",
+}
 SIZES = [
     0,
     1,
@@ -57,7 +64,7 @@ def path_kind(request: pytest.FixtureRequest) -> str:
 def data_cluster(path_kind: str) -> Iterator[MiniCluster]:
     """A cluster whose worker shares the client's hostname, or one that does
     not (which forces reads and writes over TCP)."""
-    hostname = None if path_kind == "short-circuit" else "remote-host"
+    hostname = "localhost" if path_kind == "short-circuit" else "remote-host"
     with MiniCluster(worker_hostname=hostname) as mc:
         yield mc
 
@@ -585,8 +592,8 @@ def test_a_writer_stays_with_the_parent_after_fork(fs: Client, d: str) -> None:
     assert fs.read_bytes(f"{d}/w") == b"parent-1 parent-2"
 
 
-@pytest.mark.parametrize("hostname", [None, "remote-host"])
-def test_another_replica_serves_when_a_worker_stops(hostname: str | None) -> None:
+@pytest.mark.parametrize("hostname", ["localhost", "remote-host"])
+def test_another_replica_serves_when_a_worker_stops(hostname: str) -> None:
     data = payload(4 * BLOCK + 5, seed=10)
     with (
         MiniCluster(workers=2, worker_hostname=hostname) as mc,
