@@ -16,6 +16,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -633,3 +634,32 @@ def test_iterdir_stays_bounded_for_100000_entries(cluster: MiniCluster) -> None:
     # A page of statuses, not the directory: the whole listing held as
     # FileStatus objects takes about 50 MB.
     assert peak < 5 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_short_circuit_reads_leave_the_worker_idle() -> None:
+    data = payload(8 * 1024 * 1024, seed=12)
+    spent = {}
+    for hostname in ("localhost", "remote-host"):
+        with (
+            MiniCluster(worker_hostname=hostname) as mc,
+            mc.client(options=OPTIONS) as c,
+        ):
+            c.write_bytes("/f", data)
+            buffer = bytearray(len(data))
+            with c.open("/f", "rb", buffering=0) as raw:
+                assert mc.pid is not None
+                before = _cpu_seconds(mc.pid)
+                for _ in range(64):
+                    assert raw.preadinto(buffer, 0) == len(data)
+                spent[hostname] = _cpu_seconds(mc.pid) - before
+            assert sha(buffer) == sha(data)
+
+    # Over TCP the worker sends every byte; from the block file it sends none.
+    assert spent["remote-host"] >= 0.03, spent
+    assert spent["localhost"] * 3 <= spent["remote-host"], spent
