@@ -192,6 +192,9 @@ class MiniCluster:
             stderr=self._stderr,
             text=True,
             bufsize=1,
+            # A terminal's Ctrl-C is for the parent to handle: the cluster
+            # goes when told to quit, or when its stdin closes.
+            start_new_session=True,
         )
         stdout = self._process.stdout
         assert stdout is not None
