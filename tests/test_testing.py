@@ -161,3 +161,28 @@ def test_foreground_command_prints_endpoints_and_stops_on_sigterm() -> None:
     while not all(_refused(m) for m in ready["masters"]):
         assert time.monotonic() < deadline, "the mini cluster outlived its runner"
         time.sleep(0.1)
+
+
+def test_the_cluster_does_not_outlive_a_killed_parent() -> None:
+    code = (
+        "import json, time\n"
+        "from curvine_py.testing import MiniCluster\n"
+        "mc = MiniCluster(masters=2).start()\n"
+        "print(json.dumps(mc.masters), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        masters = json.loads(parent.stdout.readline())
+        assert not any(_refused(m) for m in masters)
+    finally:
+        parent.kill()
+        parent.wait()
+
+    deadline = time.monotonic() + 10
+    while not all(_refused(m) for m in masters):
+        assert time.monotonic() < deadline, "curvine-mini outlived its parent"
+        time.sleep(0.1)
