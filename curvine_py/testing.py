@@ -108,6 +108,11 @@ class MiniCluster:
         The ``curvine-mini`` to run (see :func:`find_binary`).
     start_timeout
         Seconds to wait for the cluster to report that it listens.
+    min_block_size
+        The smallest block size files may ask for; curvine-mini allows small
+        blocks for tests by default, 1048576 gives a real master's bound.
+    extra_args
+        More ``curvine-mini`` flags.
     """
 
     def __init__(
@@ -119,6 +124,7 @@ class MiniCluster:
         worker_hostname: str | None = None,
         binary: str | os.PathLike[str] | None = None,
         start_timeout: float = 30.0,
+        min_block_size: int | None = None,
         extra_args: list[str] | None = None,
     ) -> None:
         if masters < 1:
@@ -142,6 +148,8 @@ class MiniCluster:
             self._args += ["--data-dir", os.fspath(data_dir)]
         if worker_hostname is not None:
             self._args += ["--worker-hostname", worker_hostname]
+        if min_block_size is not None:
+            self._args += ["--min-block-size", str(min_block_size)]
         self._args += extra_args or []
 
         self.masters: list[str] = []

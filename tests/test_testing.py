@@ -186,3 +186,11 @@ def test_the_cluster_does_not_outlive_a_killed_parent() -> None:
     while not all(_refused(m) for m in masters):
         assert time.monotonic() < deadline, "curvine-mini outlived its parent"
         time.sleep(0.1)
+
+
+def test_min_block_size_is_passed_on() -> None:
+    with MiniCluster(min_block_size=1024 * 1024) as mc, mc.client() as c:
+        with pytest.raises(OSError, match="block"):
+            c.write_bytes("/small-blocks", b"x", block_size=64 * 1024)
+        c.write_bytes("/big-blocks", b"x", block_size=1024 * 1024)
+        assert c.stat("/big-blocks").block_size == 1024 * 1024
