@@ -487,14 +487,13 @@ class Client:
     @contextmanager
     def _native(self) -> Iterator[Any]:
         """Lend the native client for one call, keeping it alive meanwhile."""
+        if self._closed:
+            raise ValueError("this curvine_py Client is closed")
+        if self._pid != os.getpid() or self._handle is None:
+            self._adopt()
         with self._lock:
             if self._closed:
                 raise ValueError("this curvine_py Client is closed")
-            if self._pid != os.getpid():
-                self._forget_parent()
-            if self._handle is None:
-                log.debug("process %d opens its own Curvine client", os.getpid())
-                self._handle = self._new_handle()
             self._inflight += 1
             handle = self._handle
         try:
@@ -504,6 +503,21 @@ class Client:
                 self._inflight -= 1
                 if self._closed and self._inflight == 0:
                     self._free()
+
+    def _adopt(self) -> None:
+        """Give this process a native client of its own (first use after fork)."""
+        if self._pid != os.getpid():
+            self._forget_parent()
+
+        # Made outside the lock, which is never held across a native call;
+        # of two threads racing here, one handle wins and the other is freed.
+        fresh = self._new_handle()
+        with self._lock:
+            if self._handle is None and not self._closed:
+                log.debug("process %d opens its own Curvine client", os.getpid())
+                self._handle, fresh = fresh, None
+        if fresh is not None:
+            ffi.release(fresh)
 
     def _free(self) -> None:
         if self._handle is not None:
