@@ -8,7 +8,7 @@ import sys
 import uuid
 from typing import Any
 
-import fsspec
+import fsspec  # type: ignore[import-untyped]
 import pytest
 
 import curvine_py.spec  # noqa: F401  (registers the protocol)
