@@ -772,7 +772,12 @@ class Client:
         return len(data)
 
     def pread(self, path: str | os.PathLike[str], offset: int, length: int) -> bytes:
-        """Up to ``length`` bytes of a file from ``offset``; ``b""`` past the end."""
+        """Up to ``length`` bytes of a file from ``offset``; ``b""`` past the end.
+
+        Each call asks the master where the blocks are; for many reads of one
+        file, keep it open (``open(path, "rb", buffering=0)``) and use its
+        ``pread``.
+        """
         text = check_path(path)
         if offset < 0 or length < 0:
             raise ValueError(
