@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,8 @@ DEFAULTS: dict[str, opts.Value] = {
 _MOUNT_FIELD = "mounts[0].options"
 _RUNTIME_FIELD = "runtimeOptions"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TYPE_NAMES = {"bool": "a boolean", "int": "an integer", "str": "a string"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -117,27 +120,78 @@ def find_config(
     )
 
 
-def read_json(path: Path) -> dict[str, object]:
-    """Parse config.json, refusing what is not one JSON object."""
+def _read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Opened without blocking and checked before reading, so a FIFO or a device
+    put where config.json should be is refused instead of waited on forever.
+    """
     name = str(path)
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ConfigError(name, "the config file does not exist") from None
     except OSError as exc:
         raise ConfigError(
             name, f"cannot read the config file: {exc.strerror}"
         ) from None
-    if size > MAX_CONFIG_BYTES:
-        raise ConfigError(
-            name, f"the config file is larger than {MAX_CONFIG_BYTES} bytes"
-        )
     try:
-        data = path.read_bytes()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(name, "not a regular file; give the path of config.json")
+        if info.st_size > limit:
+            raise ConfigError(name, f"the config file is larger than {limit} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise ConfigError(
             name, f"cannot read the config file: {exc.strerror}"
         ) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ConfigError(name, f"the config file is larger than {limit} bytes")
+    return data
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _surrogate_field(value: object, where: str) -> str | None:
+    """The field of the first string holding a lone UTF-16 surrogate, if any."""
+    if isinstance(value, str):
+        return where if _SURROGATE.search(value) else None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _surrogate_field(item, f"{where}[{index}]")
+            if found:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return where or "config.json"
+            found = _surrogate_field(item, f"{where}.{key}" if where else key)
+            if found:
+                return found
+    return None
+
+
+def read_json(path: Path) -> dict[str, object]:
+    """Parse config.json, refusing what is not one JSON object."""
+    name = str(path)
+    data = _read_regular(path, MAX_CONFIG_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -152,9 +206,19 @@ def read_json(path: Path) -> dict[str, object]:
         ) from None
     except RecursionError:
         raise ConfigError(name, "not valid JSON: nested too deeply") from None
+    except ValueError:
+        # Python refuses integers of thousands of digits.
+        raise ConfigError(name, "a number in it has too many digits") from None
     if not isinstance(document, dict):
         raise ConfigError(
-            name, f"expected a JSON object, got {type(document).__name__}"
+            name, f"expected a JSON object, got {json_type(document)}"
+        )
+    bad = _surrogate_field(document, "")
+    if bad:
+        raise ConfigError(
+            bad,
+            "holds an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape that "
+            "is no character); write the text as UTF-8",
         )
     return document
 
@@ -206,7 +270,7 @@ def _option_map(value: object, field_name: str) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise ConfigError(
-            field_name, f"expected an object of strings, got {type(value).__name__}"
+            field_name, f"expected an object of strings, got {json_type(value)}"
         )
     result: dict[str, str] = {}
     for key, item in value.items():
@@ -217,11 +281,16 @@ def _option_map(value: object, field_name: str) -> dict[str, str]:
             item = str(item)
         if not isinstance(item, str):
             raise ConfigError(
-                where, f"expected a string value, got {type(item).__name__}"
+                where, f"expected a string value, got {json_type(item)}"
             )
         if "\x00" in key or "\x00" in item:
             raise ConfigError(where, "contains a NUL character")
-        result[key.strip()] = item
+        name = key.strip()
+        if name in result:
+            raise ConfigError(
+                where, f"{name!r} is given twice (once with spaces); keep one"
+            )
+        result[name] = item
     return result
 
 
@@ -338,7 +407,7 @@ class _Lookup:
                     typed = opts.infer(value)
                     self.notes.append(
                         f"{where}: not a key this version knows; written as "
-                        f"{type(typed).__name__}"
+                        f"{_TYPE_NAMES.get(type(typed).__name__, 'string')}"
                     )
                 else:
                     typed = opts.coerce(where, value, spec, shown=not secret)
@@ -360,7 +429,7 @@ def load(
     if mounts is None:
         raise ConfigError("mounts", "missing; the Dataset needs exactly one mount")
     if not isinstance(mounts, list):
-        raise ConfigError("mounts", f"expected a list, got {type(mounts).__name__}")
+        raise ConfigError("mounts", f"expected a list, got {json_type(mounts)}")
     if not mounts:
         raise ConfigError("mounts", "is empty; the Dataset needs exactly one mount")
     if len(mounts) > 1:
@@ -372,7 +441,7 @@ def load(
     mount = mounts[0]
     if not isinstance(mount, dict):
         raise ConfigError(
-            "mounts[0]", f"expected an object, got {type(mount).__name__}"
+            "mounts[0]", f"expected an object, got {json_type(mount)}"
         )
 
     fs_path = dataset_path(mount.get("mountPoint"))
@@ -511,9 +580,11 @@ def _check_conflicts(
     effective: dict[str, tuple[opts.Value, str]] = {
         k: (v, o.field) for k, (v, o) in fuse_toml.items()
     }
+    secret = {k for k, (_, o) in fuse_toml.items() if o.secret}
     for name, value in flags:
         key = opts.FUSE_FLAGS[name].toml or name
         effective[key] = (value, name)
+        secret.discard(key)
     direct, write_back = effective.get("direct_io"), effective.get("write_back_cache")
     if direct and write_back and direct[0] is True and write_back[0] is True:
         raise ConfigError(
@@ -526,9 +597,17 @@ def _check_conflicts(
         effective.get("congestion_threshold"),
     )
     if background and threshold and int(threshold[0]) > int(background[0]):  # type: ignore[arg-type]
+        shown = {
+            key: "the value" if key in secret else str(pair[0])
+            for key, pair in (
+                ("congestion_threshold", threshold),
+                ("max_background", background),
+            )
+        }
         raise ConfigError(
             threshold[1],
-            f"{threshold[0]} is above max-background {background[0]}; it must not be",
+            f"{shown['congestion_threshold']} is above {background[1]} "
+            f"{shown['max_background']}; it must not be",
         )
     if effective.get("readonly", (False, ""))[0] is True:
         mount_opts = effective.get("fuse_opts")

@@ -265,6 +265,10 @@ _OPPOSITES = {
     "sync": "async",
 }
 
+U64_MAX = 2**64 - 1
+# Longer than any 64-bit number; Python refuses to read thousands of digits.
+_MAX_DIGITS = 40
+
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 _INT = re.compile(r"^[+-]?[0-9]+$")
@@ -278,23 +282,53 @@ _FLOAT = re.compile(rf"^[+-]?{_NUMBER}$")
 
 def suggest(name: str, known: list[str]) -> str:
     """A ``did you mean`` clause for an unknown name, or an empty string."""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
-def _range(field: str, number: float, spec: Spec) -> None:
+def _range(field: str, number: float, spec: Spec, shown: bool = True) -> None:
+    what = f"{number}" if shown else "the value"
     if spec.lo is not None and number < spec.lo:
-        raise ConfigError(field, f"{number} is below the minimum {spec.lo}")
+        raise ConfigError(field, f"{what} is below the minimum {spec.lo}")
     if spec.hi is not None and number > spec.hi:
-        raise ConfigError(field, f"{number} is above the maximum {spec.hi}")
+        raise ConfigError(field, f"{what} is above the maximum {spec.hi}")
 
 
-def _check_mount_options(field: str, names: list[str]) -> None:
-    for name in names:
+def _short_int(digits: str, base: int = 10) -> int | None:
+    """``int(digits, base)``, or None for a number too long to be any option's."""
+    sign = digits[0] if digits[:1] in ("+", "-") else ""
+    body = digits[len(sign) :].lstrip("0") or "0"
+    if len(body) > _MAX_DIGITS:
+        return None
+    return int(sign + body, base)
+
+
+def _whole(field: str, digits: str, base: int, what: str) -> int:
+    number = _short_int(digits, base)
+    if number is None:
+        raise ConfigError(field, f"{what} is too large")
+    return number
+
+
+def _fits_u64(field: str, raw: str, plain_units: tuple[str, ...], what: str) -> None:
+    """Refuse a bare count Curvine would read as a u64 that does not fit one."""
+    match = re.fullmatch(r"([0-9]+)\s*([A-Za-z]*)", raw)
+    if match and match.group(2).lower() in plain_units:
+        digits = match.group(1).lstrip("0")
+        if len(digits) > 20 or int(digits or "0") > U64_MAX:
+            raise ConfigError(
+                field, f"{what} does not fit Curvine's unsigned 64-bit count"
+            )
+
+
+def _check_mount_options(field: str, names: list[str], shown: bool = True) -> None:
+    for index, name in enumerate(names, start=1):
         if name not in FUSE_MOUNT_OPTIONS:
+            what = f"{name!r}" if shown else f"entry {index}"
             raise ConfigError(
                 field,
-                f"{name!r} is not a mount option curvine-fuse accepts; use any of "
+                f"{what} is not a mount option curvine-fuse accepts; use any of "
                 + ", ".join(sorted(FUSE_MOUNT_OPTIONS)),
             )
     for one, other in _OPPOSITES.items():
@@ -321,23 +355,23 @@ def coerce(field: str, text: str, spec: Spec, shown: bool = True) -> Value:
     if kind == "int":
         if not _INT.match(raw):
             raise ConfigError(field, f"{what} is not a whole number")
-        number = int(raw)
-        _range(field, number, spec)
+        number = _whole(field, raw, 10, what)
+        _range(field, number, spec, shown)
         return number
 
     if kind == "seconds":
         if not _FLOAT.match(raw):
             raise ConfigError(field, f"{what} is not a number of seconds")
         seconds = float(raw)
-        _range(field, seconds, spec)
+        _range(field, seconds, spec, shown)
         return seconds
 
     if kind == "octal":
         digits = raw[2:] if raw.lower().startswith("0o") else raw
         if not digits or not re.fullmatch(r"[0-7]+", digits):
             raise ConfigError(field, f"{what} is not an octal mask such as 022")
-        number = int(digits, 8)
-        _range(field, number, spec)
+        number = _whole(field, digits, 8, what)
+        _range(field, number, spec, shown)
         return number
 
     if kind == "size":
@@ -346,6 +380,7 @@ def coerce(field: str, text: str, spec: Spec, shown: bool = True) -> Value:
                 field,
                 f"{what} is not a size; use a number with B, KB, MB, GB, TB or PB",
             )
+        _fits_u64(field, raw, ("", "b"), what)
         return raw
 
     if kind == "duration":
@@ -353,6 +388,7 @@ def coerce(field: str, text: str, spec: Spec, shown: bool = True) -> Value:
             raise ConfigError(
                 field, f"{what} is not a duration; use a number with ms, s, m, h or d"
             )
+        _fits_u64(field, raw, ("", "ms"), what)
         return raw
 
     if kind == "choice":
@@ -365,7 +401,7 @@ def coerce(field: str, text: str, spec: Spec, shown: bool = True) -> Value:
         if any(not item for item in items):
             raise ConfigError(field, f"{what} has an empty entry between commas")
         if spec.toml == "fuse_opts" or field.endswith("fuse_opts"):
-            _check_mount_options(field, items)
+            _check_mount_options(field, items, shown)
         return items
 
     if kind == "floatlist":
@@ -408,6 +444,7 @@ def infer(text: str) -> Value:
     raw = text.strip()
     if raw.lower() in ("true", "false"):
         return raw.lower() == "true"
-    if _INT.match(raw) and I64[0] <= int(raw) <= I64[1]:
-        return int(raw)
+    number = _short_int(raw) if _INT.match(raw) else None
+    if number is not None and I64[0] <= number <= I64[1]:
+        return number
     return text
