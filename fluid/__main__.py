@@ -19,7 +19,7 @@ from fluid import config, launch, toml
 from fluid.checks import Checks
 from fluid.errors import EXIT_INTERNAL, EXIT_OK, CheckFailed, FluidError
 from fluid.report import Report
-from fluid.secrets import DEFAULT_SECRETS_DIR
+from fluid.secrets import DEFAULT_SECRETS_DIR, Redactor
 
 log = logging.getLogger("fluid")
 
@@ -81,6 +81,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Scrub(logging.Filter):
+    """Masks secret values in every log record a handler writes."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.redactor:
+            record.msg = self.redactor.scrub(record.getMessage())
+            record.args = None
+            if record.exc_text:
+                record.exc_text = self.redactor.scrub(record.exc_text)
+        return True
+
+
+def _scrub_logs(redactor: Redactor) -> None:
+    """Mask secrets in curvine-fluid's log and in curvine_py's, wherever it goes.
+
+    The filter sits on the handlers, since a logger's own filters do not see
+    the records its children pass up.
+    """
+    handlers: list[logging.Handler] = [
+        *logging.getLogger().handlers,
+        *logging.getLogger("curvine_py").handlers,
+        *log.handlers,
+    ]
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    for handler in handlers:
+        if not any(isinstance(f, _Scrub) for f in handler.filters):
+            handler.addFilter(_Scrub(redactor))
+
+
 def _setup_logging() -> None:
     if log.handlers:
         return
@@ -112,9 +146,12 @@ def _run(args: argparse.Namespace, report: Report) -> int:
         if value is not None
     }
     settings = config.load(
-        path, os.environ, overrides=overrides, secrets_dir=Path(args.secrets_dir)
+        path,
+        os.environ,
+        overrides=overrides,
+        secrets_dir=Path(args.secrets_dir),
+        redactor=report.redactor,
     )
-    report.redactor = settings.redactor
     report.facts["mount"] = {
         "name": settings.mount_name,
         "mount_point": settings.mount_point,
@@ -170,6 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging()
     report = Report(sys.stdout)
+    # curvine_py sets up its log handler when it is imported: import it now so
+    # that handler gets the filter too.
+    try:
+        import curvine_py  # noqa: F401
+    except (ImportError, OSError):
+        pass  # the leader check reports it
+    _scrub_logs(report.redactor)
     code, error = EXIT_OK, None
     try:
         code = _run(args, report)

@@ -420,8 +420,13 @@ def load(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
     secrets_dir: Path = DEFAULT_SECRETS_DIR,
+    redactor: Redactor | None = None,
 ) -> Settings:
-    """Read config.json at ``path`` into Settings, or raise ConfigError."""
+    """Read config.json at ``path`` into Settings, or raise ConfigError.
+
+    Every secret value read is added to ``redactor`` as soon as it is read, so
+    a failure later in loading can still be reported without it.
+    """
     env = os.environ if env is None else env
     document = read_json(path)
 
@@ -451,7 +456,7 @@ def load(
     if not isinstance(read_only_field, bool):
         raise ConfigError("mounts[0].readOnly", "expected true or false")
 
-    redactor = Redactor()
+    redactor = Redactor() if redactor is None else redactor
     lookup = _Lookup(
         [
             (_MOUNT_FIELD, _option_map(mount.get("options"), _MOUNT_FIELD)),

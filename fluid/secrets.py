@@ -9,6 +9,7 @@ process's argv or a file others can read.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from dataclasses import dataclass, field
@@ -39,38 +40,61 @@ def is_reference(value: str, secrets_dir: Path) -> bool:
 
 
 def read_reference(name: str, value: str, secrets_dir: Path) -> str:
-    """Read the value a secret file reference stands for."""
+    """Read the value a secret file reference stands for.
+
+    The file, after every symlink, must lie inside ``secrets_dir``: an option
+    cannot use the form of a reference to read some other file of the pod.
+    """
     path = Path(value.strip())
+    secret = _secret_name(path, secrets_dir)
+    real = os.path.realpath(path)
+    root = os.path.realpath(secrets_dir)
+    if not real.startswith(root.rstrip("/") + "/"):
+        raise ConfigError(
+            name,
+            f"its secret file {path} lies outside {secrets_dir}; give the path "
+            "Fluid mounts the Secret at, <secrets dir>/<secret>/<key>",
+        )
     try:
-        info = path.stat()
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ConfigError(
             name,
             f"its secret file {path} does not exist; check that the Secret named "
-            f"{_secret_name(path, secrets_dir)!r} exists in the Dataset's namespace "
-            "and has that key",
+            f"{secret!r} exists in the Dataset's namespace and has that key",
         ) from None
     except OSError as exc:
         raise ConfigError(
             name, f"its secret file {path} cannot be read: {exc.strerror}"
         ) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(name, f"its secret file {path} is not a regular file")
-    if info.st_size > MAX_SECRET_BYTES:
-        raise ConfigError(
-            name, f"its secret file {path} is larger than {MAX_SECRET_BYTES} bytes"
-        )
     try:
-        data = path.read_bytes()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(name, f"its secret file {path} is not a regular file")
+        if info.st_size > MAX_SECRET_BYTES:
+            raise ConfigError(
+                name,
+                f"its secret file {path} is larger than {MAX_SECRET_BYTES} bytes",
+            )
+        data = os.read(fd, MAX_SECRET_BYTES + 1)
     except OSError as exc:
         raise ConfigError(
             name, f"its secret file {path} cannot be read: {exc.strerror}"
         ) from None
+    finally:
+        os.close(fd)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(name, f"its secret file {path} is not UTF-8 text") from None
-    return text.rstrip("\r\n")
+    text = text.rstrip("\r\n")
+    if not text.strip():
+        raise ConfigError(
+            name,
+            f"its secret file {path} is empty; give the key {path.name!r} of the "
+            f"Secret {secret!r} a value",
+        )
+    return text
 
 
 def _secret_name(path: Path, secrets_dir: Path) -> str:
