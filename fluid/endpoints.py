@@ -12,7 +12,9 @@ DEFAULT_MASTER_PORT = 8995
 
 _SEPARATORS = re.compile(r"[,;\s]+")
 _LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_PORT = re.compile(r"^[0-9]{1,5}$")
+_PORT = re.compile(r"^[0-9]{1,32}$")
+# An IPv6 zone names a network interface (Linux: at most 15 such characters).
+_ZONE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,33 @@ def _parse_port(text: str, where: str, field: str, hidden: bool) -> int:
         raise ConfigError(
             field, f"{where}: the port is not a number{_shown(text, hidden)}"
         )
-    port = int(text)
+    port = int(text.lstrip("0") or "0")
     if not 1 <= port <= 65535:
         raise ConfigError(
             field, f"{where}: the port is outside 1..65535{_shown(port, hidden)}"
         )
     return port
+
+
+def _check_unicast(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    where: str,
+    field: str,
+    hidden: bool,
+) -> None:
+    """Refuse a listen-any, multicast or broadcast address: no master has one.
+
+    ``0.0.0.0`` would reach this pod itself, a silent fall back to localhost.
+    """
+    broadcast = address == ipaddress.IPv4Address("255.255.255.255")
+    if address.is_unspecified or address.is_multicast or broadcast:
+        shown = "" if hidden else f" {address}"
+        raise ConfigError(
+            field,
+            f"{where}:{shown} is not an address a master can have (it is a "
+            "listen-any, multicast or broadcast address); give the master "
+            "Service's name or a pod address",
+        )
 
 
 def _has_port(token: str) -> bool:
@@ -96,12 +119,20 @@ def parse_endpoint(token: str, index: int, field: str, hidden: bool) -> Endpoint
         if close < 0:
             raise ConfigError(field, f"{where}: '[' without a closing ']'")
         literal, rest = token[1:close], token[close + 1 :]
+        _, percent, zone = literal.partition("%")
+        if percent and not _ZONE.match(zone):
+            raise ConfigError(
+                field,
+                f"{where}: the IPv6 zone after '%' must name a network interface "
+                "(letters, digits, '_', '.', '-')",
+            )
         try:
             address = ipaddress.IPv6Address(literal)
         except ValueError:
             raise ConfigError(
                 field, f"{where}: not an IPv6 address{_shown(literal, hidden)}"
             ) from None
+        _check_unicast(address, where, field, hidden)
         if rest == "":
             return Endpoint(str(address), DEFAULT_MASTER_PORT)
         if not rest.startswith(":"):
@@ -125,9 +156,12 @@ def parse_endpoint(token: str, index: int, field: str, hidden: bool) -> Endpoint
         port = DEFAULT_MASTER_PORT
 
     try:
-        return Endpoint(str(ipaddress.IPv4Address(host)), port)
+        v4 = ipaddress.IPv4Address(host)
     except ValueError:
         pass
+    else:
+        _check_unicast(v4, where, field, hidden)
+        return Endpoint(str(v4), port)
     if re.fullmatch(r"[0-9.]+", host):
         raise ConfigError(
             field, f"{where}: not a valid IPv4 address{_shown(host, hidden)}"
