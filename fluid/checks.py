@@ -19,7 +19,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,6 +89,46 @@ def bounded(fn: Callable[[], T], seconds: float, what: str) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
+
+
+def all_within(
+    items: list[T], fn: Callable[[T], object], seconds: float, what: str
+) -> list[str | None]:
+    """Run ``fn`` on every item at once; None for each that returned, else why not.
+
+    One deadline holds for all of them together, however many there are: an
+    item whose call has not returned by then (a name server that never
+    answers, a port that drops packets) is given up on, its daemon thread
+    left behind.
+    """
+    timed_out = f"no answer within {seconds:g} s"
+    answers: list[str | None] = [timed_out] * len(items)
+
+    def run(index: int, item: T) -> None:
+        try:
+            fn(item)
+            answers[index] = None
+        except TimeoutError:
+            answers[index] = timed_out
+        except OSError as exc:
+            answers[index] = _reason(exc)
+        # Whatever else goes wrong in one lookup is that item's answer.
+        except Exception as exc:  # noqa: BLE001
+            answers[index] = _reason(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(i, item), name=f"check: {what}", daemon=True)
+        for i, item in enumerate(items)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [
+        timed_out if thread.is_alive() else answers[i]
+        for i, thread in enumerate(threads)
+    ]
 
 
 class Checks:
@@ -190,21 +229,10 @@ class Checks:
         if not names:
             return "every endpoint is an IP address"
 
-        def resolve(endpoint: Endpoint) -> str | None:
-            try:
-                bounded(
-                    lambda: socket.getaddrinfo(
-                        endpoint.host, endpoint.port, type=socket.SOCK_STREAM
-                    ),
-                    self.timeout,
-                    "name lookup",
-                )
-                return None
-            except (OSError, TimeoutError) as exc:
-                return _reason(exc)
+        def resolve(endpoint: Endpoint) -> None:
+            socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
 
-        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-            answers = list(pool.map(lambda pair: resolve(pair[1]), names))
+        answers = all_within([e for _, e in names], resolve, self.timeout, "lookup")
         bad = [(i, why) for (i, _), why in zip(names, answers) if why is not None]
         if not bad:
             return f"{len(names)} of {len(names)} names resolve"
@@ -218,21 +246,13 @@ class Checks:
         raise Warned(f"some master names do not resolve: {listed}", fix)
 
     def tcp(self) -> str:
-        per_try = min(self.timeout, 5.0)
-
-        def connect(endpoint: Endpoint) -> str | None:
-            start = time.monotonic()
-            try:
-                with socket.create_connection((endpoint.host, endpoint.port), per_try):
-                    return None
-            except OSError as exc:
-                if isinstance(exc, TimeoutError) or time.monotonic() - start >= per_try:
-                    return f"no answer within {per_try:g} s"
-                return _reason(exc)
+        def connect(endpoint: Endpoint) -> None:
+            # The name is looked up again here, under the same deadline.
+            with socket.create_connection((endpoint.host, endpoint.port), self.timeout):
+                pass
 
         endpoints = self._endpoints()
-        with ThreadPoolExecutor(max_workers=min(8, len(endpoints))) as pool:
-            answers = list(pool.map(connect, endpoints))
+        answers = all_within(list(endpoints), connect, self.timeout, "connect")
         bad = [(i, why) for i, why in enumerate(answers) if why is not None]
         if not bad:
             return f"{len(endpoints)} of {len(endpoints)} accept connections"
