@@ -12,12 +12,19 @@ import os
 import shlex
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fluid import config, launch, toml
+from fluid import options as opts
 from fluid.checks import Checks
-from fluid.errors import EXIT_INTERNAL, EXIT_OK, CheckFailed, FluidError
+from fluid.errors import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    CheckFailed,
+    ConfigError,
+    FluidError,
+)
 from fluid.report import Report
 from fluid.secrets import DEFAULT_SECRETS_DIR, Redactor
 
@@ -25,6 +32,25 @@ log = logging.getLogger("fluid")
 
 DEFAULT_CURVINE_HOME = Path("/opt/curvine")
 LOG_LEVEL_ENV = "CURVINE_FLUID_LOG_LEVEL"
+
+
+def _seconds(name: str) -> Callable[[str], str]:
+    """An argparse type that checks a number of seconds as the option would."""
+
+    def check(text: str) -> str:
+        try:
+            opts.coerce(f"--{name}", text, opts.GENERAL[name])
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+        return text
+
+    return check
+
+
+def _nonempty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty; give a path")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,17 +66,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="FILE",
+        type=_nonempty,
         help="Fluid's config.json (default: $FLUID_RUNTIME_CONFIG_PATH, else "
         "/etc/fluid/config/config.json, else /etc/fluid/config.json)",
     )
     parser.add_argument(
         "--curvine-home",
         metavar="DIR",
+        type=_nonempty,
         help="where conf/ and lib/ live (default: $CURVINE_HOME, else /opt/curvine)",
     )
     parser.add_argument(
         "--fuse-bin",
         metavar="FILE",
+        type=_nonempty,
         help="the FUSE client to exec (default: <curvine home>/lib/curvine-fuse)",
     )
     parser.add_argument(
@@ -59,22 +88,28 @@ def _parser() -> argparse.ArgumentParser:
         help="do everything but the exec, and print the command",
     )
     parser.add_argument(
-        "--report", metavar="FILE", help="also write the report as JSON to FILE"
+        "--report",
+        metavar="FILE",
+        type=_nonempty,
+        help="also write the report as JSON to FILE",
     )
     parser.add_argument(
         "--check-timeout",
         metavar="SECONDS",
+        type=_seconds("check-timeout"),
         help="bound on each network check (default: option check-timeout, else 10)",
     )
     parser.add_argument(
         "--parent-wait",
         metavar="SECONDS",
+        type=_seconds("parent-wait"),
         help="how long to wait for the target's parent (default: option "
         "parent-wait, else 30)",
     )
     parser.add_argument(
         "--secrets-dir",
         metavar="DIR",
+        type=_nonempty,
         default=str(DEFAULT_SECRETS_DIR),
         help="where Fluid mounts encryptOptions secrets (default: %(default)s)",
     )
@@ -202,8 +237,32 @@ def _run(args: argparse.Namespace, report: Report) -> int:
     return EXIT_OK
 
 
+def _standard_streams() -> None:
+    """Give a closed stdin, stdout or stderr /dev/null, and write what cannot be
+    encoded as escapes.
+
+    Otherwise the next file opened (the FUSE client's /dev/fuse, say) would
+    take the closed descriptor and receive what is printed.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115
+        elif hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run curvine-fluid; return the exit status (it does not return on exec)."""
+    _standard_streams()
     args = _parser().parse_args(argv)
     _setup_logging()
     report = Report(sys.stdout)

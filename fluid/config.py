@@ -210,9 +210,7 @@ def read_json(path: Path) -> dict[str, object]:
         # Python refuses integers of thousands of digits.
         raise ConfigError(name, "a number in it has too many digits") from None
     if not isinstance(document, dict):
-        raise ConfigError(
-            name, f"expected a JSON object, got {json_type(document)}"
-        )
+        raise ConfigError(name, f"expected a JSON object, got {json_type(document)}")
     bad = _surrogate_field(document, "")
     if bad:
         raise ConfigError(
@@ -280,9 +278,7 @@ def _option_map(value: object, field_name: str) -> dict[str, str]:
         elif isinstance(item, int):
             item = str(item)
         if not isinstance(item, str):
-            raise ConfigError(
-                where, f"expected a string value, got {json_type(item)}"
-            )
+            raise ConfigError(where, f"expected a string value, got {json_type(item)}")
         if "\x00" in key or "\x00" in item:
             raise ConfigError(where, "contains a NUL character")
         name = key.strip()
@@ -445,9 +441,7 @@ def load(
         )
     mount = mounts[0]
     if not isinstance(mount, dict):
-        raise ConfigError(
-            "mounts[0]", f"expected an object, got {json_type(mount)}"
-        )
+        raise ConfigError("mounts[0]", f"expected an object, got {json_type(mount)}")
 
     fs_path = dataset_path(mount.get("mountPoint"))
     target = _target_path(document.get("targetPath"))

@@ -71,7 +71,10 @@ def script_text(argv: list[str], curvine_home: Path, conf: Path) -> str:
 def write_script(argv: list[str], curvine_home: Path, conf: Path) -> Path:
     path = curvine_home / SCRIPT_NAME
     text = script_text(argv, curvine_home, conf)
-    write_atomic(path, text.encode("utf-8"), private=False, mode=0o755)
+    # surrogateescape gives back the bytes of a path that is not UTF-8.
+    write_atomic(
+        path, text.encode("utf-8", "surrogateescape"), private=False, mode=0o755
+    )
     return path
 
 
@@ -86,8 +89,11 @@ def child_env(
 
 def execute(argv: list[str], env: dict[str, str]) -> None:
     """Replace this process with the FUSE client; return only by raising."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # what was not printed is in the report
     try:
         os.execve(argv[0], argv, env)
     except OSError as exc:

@@ -4,6 +4,7 @@ the same report as JSON for ``--report FILE``."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,11 +26,22 @@ class Report:
     notes: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    lost: bool = False
 
     def say(self, text: str) -> None:
-        """Print one line for people, with any secret value masked."""
-        self.out.write(self.redactor.scrub(text) + "\n")
-        self.out.flush()
+        """Print one line for people, with any secret value masked.
+
+        Output nobody can read (a closed pipe, a full disk) is dropped: it
+        must not stop the mount.
+        """
+        if self.lost:
+            return
+        try:
+            self.out.write(self.redactor.scrub(text) + "\n")
+            self.out.flush()
+        except (OSError, ValueError):
+            self.lost = True
+            _drop(self.out)
 
     def note(self, text: str) -> None:
         self.notes.append(self.redactor.scrub(text))
@@ -67,6 +79,18 @@ class Report:
 
         text = json.dumps(self.as_dict(exit_code, error), indent=2) + "\n"
         write_atomic(path, text.encode("utf-8"), private=False)
+
+
+def _drop(stream: TextIO) -> None:
+    """Point a stream that cannot be written at /dev/null, so that neither the
+    final flush at exit nor a program exec'd on it meets the error again."""
+    try:
+        fd = stream.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _scrub_any(redactor: Redactor, value: Any) -> Any:

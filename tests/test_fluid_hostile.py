@@ -178,9 +178,7 @@ def test_an_unknown_option_in_capitals_gets_a_suggestion(tmp_path: Path) -> None
     "key",
     ["io-threads", "client.replicas", "fuse.some_new_key", "client.umask"],
 )
-def test_a_number_with_thousands_of_digits_is_refused(
-    tmp_path: Path, key: str
-) -> None:
+def test_a_number_with_thousands_of_digits_is_refused(tmp_path: Path, key: str) -> None:
     value = "7" * 5000 if key.endswith("umask") else HUGE
     if key == "fuse.some_new_key":
         # An unknown key is written as text when it is no 64-bit integer.
@@ -280,9 +278,7 @@ def test_a_refused_secret_value_never_shows(
     assert hidden not in str(error)
 
 
-def test_a_secret_conflict_never_shows_the_value(
-    tmp_path: Path, secrets: Path
-) -> None:
+def test_a_secret_conflict_never_shows_the_value(tmp_path: Path, secrets: Path) -> None:
     doc = _doc(
         **{
             "max-background": "10",
@@ -457,7 +453,7 @@ def test_many_names_that_never_resolve_fail_within_the_check_timeout(
     # Each lookup hangs 60 s: all of them together get the one check timeout.
     proc = _run_with_resolv(tmp_path, silent_dns, names, timeout=30)
     assert_clean_failure(proc, EXIT_CHECK)
-    line = [ln for ln in proc.stdout.splitlines() if "master names resolve" in ln][0]
+    line = next(ln for ln in proc.stdout.splitlines() if "master names resolve" in ln)
     assert "no master name resolves" in line
     assert float(line.split()[5].rstrip("s")) < 3 * 1.0, line
 
@@ -476,9 +472,7 @@ def test_a_name_that_never_resolves_does_not_stall_the_tcp_check(
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "nan", "0"])
-def test_a_bad_check_timeout_flag_is_a_usage_error(
-    tmp_path: Path, value: str
-) -> None:
+def test_a_bad_check_timeout_flag_is_a_usage_error(tmp_path: Path, value: str) -> None:
     cfg = write_config(tmp_path, _doc())
     proc = run_fluid("--config", cfg, "--dry-run", "--check-timeout", value)
     assert proc.returncode == EXIT_USAGE, proc.stderr
