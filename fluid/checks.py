@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -336,11 +337,11 @@ class Checks:
         path = self.settings.fs_path
         client = self.client
 
-        def stat() -> Any:
+        def look() -> Any:
             return client.stat(path)
 
         try:
-            status = bounded(stat, self.timeout, "stat")
+            status = bounded(look, self.timeout, "stat")
         except FileNotFoundError:
             if not self.settings.create_dataset_path:
                 raise Failed(
@@ -476,7 +477,29 @@ class Checks:
         parent = Path(self.settings.target_path).parent
         deadline = time.monotonic() + self.settings.parent_wait
         waited = False
-        while not parent.is_dir():
+        while True:
+            # Bounded: a parent on a FUSE mount whose server hangs never answers.
+            try:
+                info = bounded(lambda: os.stat(parent), self.timeout, "stat")
+            except FileNotFoundError:
+                info = None
+            except TimeoutError:
+                raise Failed(
+                    f"{parent} does not answer within {self.timeout:g} s",
+                    "it lies on a mount whose server hangs; check the node's mounts",
+                ) from None
+            except OSError as exc:
+                raise Failed(
+                    f"{parent} cannot be looked at: {_reason(exc)}",
+                    "a dead mount on the way? unmount it on the node (umount -l)",
+                ) from None
+            if info is not None:
+                if not stat.S_ISDIR(info.st_mode):
+                    raise Failed(
+                        f"{parent} exists and is not a directory",
+                        "correct targetPath, or remove what is in its way",
+                    )
+                break
             if time.monotonic() >= deadline:
                 raise Failed(
                     f"{parent} did not appear within {self.settings.parent_wait:g} s",

@@ -288,3 +288,48 @@ def test_a_hung_mount_is_reported_and_left_mounted(
     finally:
         first.send_signal(signal.SIGCONT)
     assert sorted(os.listdir(target)) == ["eval", "train"]
+
+
+def test_a_target_under_a_hung_mount_fails_within_the_check_timeout(
+    tmp_path: Path,
+    tree: MiniCluster,
+    mounted: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    target, first = mounted
+    first.send_signal(signal.SIGSTOP)
+    try:
+        (tmp_path / "under").mkdir()
+        inner = target / "train" / "thin-fuse"
+        doc = basic_config(tree.master_endpoints, inner, **{"io-threads": "2"})
+        cfg = write_config(tmp_path / "under", doc)
+        # Without a bound the look at the parent would wait as long as the
+        # stopped server does; this test's own timeout would end it first.
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fluid",
+                "--config",
+                str(cfg),
+                "--curvine-home",
+                str(tmp_path / "under" / "home"),
+                "--fuse-bin",
+                "/bin/true",
+                "--check-timeout",
+                "1",
+                "--parent-wait",
+                "3600",
+                "--dry-run",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=REPO,
+            check=False,
+        )
+        assert_clean_failure(proc, EXIT_CHECK)
+        line = [ln for ln in proc.stdout.splitlines() if "target parent" in ln]
+        assert line and "FAILED" in line[0] and "within 1 s" in line[0], proc.stdout
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert sorted(os.listdir(target)) == ["eval", "train"]

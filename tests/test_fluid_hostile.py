@@ -557,3 +557,33 @@ def test_toml_keeps_a_unicode_value(tmp_path: Path) -> None:
     settings = _load(tmp_path, _doc(**{"fuse.state_dir": "/var/lib/cürvine ☃"}))
     path = toml.write(settings, tmp_path / "home")
     assert "cürvine ☃" in path.read_text(encoding="utf-8")
+
+
+# -- the target ----------------------------------------------------------------------
+
+
+def test_a_target_parent_that_is_a_file_fails_without_waiting(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_text("")
+    doc = basic_config("127.0.0.1:1", tmp_path / "file" / "thin-fuse")
+    cfg = write_config(tmp_path, doc)
+    script, _ = recorder(tmp_path)
+    # A parent-wait of an hour: the check must see there is nothing to wait for.
+    proc = run_fluid(
+        "--config",
+        cfg,
+        "--curvine-home",
+        tmp_path / "home",
+        "--fuse-bin",
+        script,
+        "--check-timeout",
+        "1",
+        "--parent-wait",
+        "3600",
+        "--dry-run",
+        timeout=30,
+    )
+    assert_clean_failure(proc, EXIT_CHECK)
+    line = next(ln for ln in proc.stdout.splitlines() if "target parent" in ln)
+    assert "FAILED" in line and "not a directory" in line
