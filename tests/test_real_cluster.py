@@ -6,6 +6,11 @@ removed at the end. The cluster must have at least one live worker; block
 sizes here are 1 MiB, the smallest a real master accepts.
 
     CURVINE_TEST_MASTERS=127.0.0.1:8995 pytest tests/test_real_cluster.py
+
+``CURVINE_TEST_WORKER_DATA_DIR`` (a worker's data directory on this host)
+also runs, as root, a client in a mount namespace where that directory is
+hidden: the worker hands out block file paths the client cannot open, as in
+a pod without the worker's host path.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ import hashlib
 import io
 import os
 import random
+import shutil
 import socket
 import stat
+import subprocess
+import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +39,7 @@ from curvine_py.io import RawFile
 
 ENV = "CURVINE_TEST_MASTERS"
 MASTERS = os.environ.get(ENV, "").strip()
+DATA_DIR_ENV = "CURVINE_TEST_WORKER_DATA_DIR"
 
 pytestmark = [
     pytest.mark.real_cluster,
@@ -586,3 +596,49 @@ def test_walk(cv: Client, d: str) -> None:
         f"{d}/a/b": ([], ["two"]),
         f"{d}/c": ([], []),
     }
+
+
+# -- short-circuit paths the client cannot open --------------------------------
+
+HIDDEN_CLIENT = textwrap.dedent(
+    """
+    import hashlib, sys
+    import curvine_py
+
+    masters, hostname, path, want = sys.argv[1:5]
+    options = {"hostname": hostname, "block_size": 1 << 20}
+    with curvine_py.connect(masters, timeout=30.0, options=options) as c:
+        got = hashlib.sha256(c.read_bytes(path)).hexdigest()
+        assert got == want, f"read back {got}, want {want}"
+        c.write_bytes(path + ".again", c.read_bytes(path))
+    """
+)
+
+
+def test_block_files_out_of_reach_are_served_by_the_worker(cv: Client, d: str) -> None:
+    """A client told a block file path it cannot open reads and writes over TCP."""
+    data_dir = os.environ.get(DATA_DIR_ENV, "")
+    if not data_dir or not os.path.isdir(data_dir):
+        pytest.skip(f"{DATA_DIR_ENV} does not name a worker data directory here")
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("hiding the data directory needs root and unshare(1)")
+    local = [
+        w for w in cv.info().live_workers if w.ip_addr in {"127.0.0.1", "localhost"}
+    ]
+    if not local:
+        pytest.skip("no live worker on this host")
+
+    data = payload(2 * BLOCK + 5, 17)
+    cv.write_bytes(f"{d}/f", data)
+    script = 'mount -t tmpfs curvine-py-hidden "$0" && exec "$@"'
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, data_dir, sys.executable, "-c"]
+        + [HIDDEN_CLIENT, MASTERS, local[0].hostname, f"{d}/f", sha(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sha(cv.read_bytes(f"{d}/f.again")) == sha(data)
