@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from fluid.errors import ConfigError
 
 DEFAULT_MASTER_PORT = 8995
+# A raft group has a handful of masters; far more is a mistake in the list,
+# and every check would hold a thread and a socket for each.
+MAX_MASTERS = 64
 
 _SEPARATORS = re.compile(r"[,;\s]+")
 _LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -187,6 +190,12 @@ def parse_endpoints(
 
     seen: dict[Endpoint, int] = {}
     notes: list[str] = []
+    if len(tokens) > MAX_MASTERS:
+        raise ConfigError(
+            field,
+            f"lists {len(tokens)} masters; give at most {MAX_MASTERS} (a Curvine "
+            "cluster runs 3, 5 or 7), separated by commas",
+        )
     for index, token in enumerate(tokens, start=1):
         endpoint = parse_endpoint(token, index, field, hidden)
         shown = f"entry {index}" if hidden else str(endpoint)

@@ -587,3 +587,11 @@ def test_a_target_parent_that_is_a_file_fails_without_waiting(
     assert_clean_failure(proc, EXIT_CHECK)
     line = next(ln for ln in proc.stdout.splitlines() if "target parent" in ln)
     assert "FAILED" in line and "not a directory" in line
+
+
+def test_thousands_of_endpoints_are_refused() -> None:
+    text = ",".join(f"10.0.{i // 250}.{i % 250 + 1}:8995" for i in range(5000))
+    with pytest.raises(ConfigError) as info:
+        parse_endpoints(text)
+    assert "5000 masters" in str(info.value) and "at most 64" in str(info.value)
+    assert len(parse_endpoints(",".join(text.split(",")[:64])).endpoints) == 64
