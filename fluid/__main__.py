@@ -198,6 +198,8 @@ def _run(args: argparse.Namespace, report: Report) -> int:
 
     home = _curvine_home(args)
     fuse_bin = Path(args.fuse_bin) if args.fuse_bin else launch.default_fuse_bin(home)
+    # mount-curvine.sh would look a bare name up in $PATH; exec would not.
+    fuse_bin = Path(os.path.abspath(fuse_bin))
     masters = ", ".join(settings.shown_endpoints())
     report.say(
         f"curvine-fluid: {settings.mount_point} -> {settings.target_path} "

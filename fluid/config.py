@@ -365,11 +365,13 @@ class _Lookup:
                 value, secret = self._resolve(name, raw, where)
                 log.debug("option %s from %s", name, where)
                 return value, Origin(where, rank, secret)
-        env_name = "CURVINE_" + name.upper().replace("-", "_")
-        if self.env.get(env_name, "").strip():
-            value, secret = self._resolve(name, self.env[env_name], env_name)
-            log.debug("option %s from %s", name, env_name)
-            return value, Origin(env_name, len(self.named), secret)
+        spellings = [name, *(a for a, c in opts.FLAG_ALIASES.items() if c == name)]
+        for spelling in spellings:
+            env_name = "CURVINE_" + spelling.upper().replace("-", "_")
+            if self.env.get(env_name, "").strip():
+                value, secret = self._resolve(name, self.env[env_name], env_name)
+                log.debug("option %s from %s", name, env_name)
+                return value, Origin(env_name, len(self.named), secret)
         return None
 
     def typed(self, name: str) -> tuple[opts.Value, Origin | None]:
@@ -494,6 +496,7 @@ def load(
         )
     }
 
+    lookup.notes.extend(_mistyped_env(env))
     client_toml = lookup.toml_keys("client")
     fuse_toml = lookup.toml_keys("fuse")
     flags, fuse_toml = _fuse_flags(lookup, fuse_toml)
@@ -533,6 +536,36 @@ def load(
         redactor=redactor,
         notes=(*endpoints.notes, *lookup.notes),
     )
+
+
+# CURVINE_* variables that are no option's but mean something to Curvine,
+# curvine_py or curvine-fluid.
+_OTHER_ENV = frozenset(
+    {
+        "CURVINE_HOME",
+        "CURVINE_CONF_FILE",
+        "CURVINE_FLUID_LOG_LEVEL",
+        "CURVINE_PY_LOG",
+        "CURVINE_PROBE_TIMEOUT",
+        "CURVINE_CLIENT_HOSTNAME",
+    }
+)
+
+
+def _mistyped_env(env: Mapping[str, str]) -> list[str]:
+    """Notes for CURVINE_* variables that look like an option's but are not."""
+    names = {
+        "CURVINE_" + name.upper().replace("-", "_")
+        for name in [*opts.GENERAL, *opts.FUSE_FLAGS, *opts.FLAG_ALIASES]
+    }
+    notes = []
+    for key in sorted(env):
+        if not key.startswith("CURVINE_") or key in names or key in _OTHER_ENV:
+            continue
+        hint = opts.suggest(key, sorted(names))
+        if hint:
+            notes.append(f"{key} is not the variable of any option{hint}; ignored")
+    return notes
 
 
 def _whole(value: opts.Value) -> int:

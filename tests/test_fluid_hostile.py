@@ -595,3 +595,47 @@ def test_thousands_of_endpoints_are_refused() -> None:
         parse_endpoints(text)
     assert "5000 masters" in str(info.value) and "at most 64" in str(info.value)
     assert len(parse_endpoints(",".join(text.split(",")[:64])).endpoints) == 64
+
+
+def test_a_relative_fuse_bin_runs_the_same_program_by_hand(tmp_path: Path) -> None:
+    script, _ = recorder(tmp_path)
+    cfg = write_config(tmp_path, _doc())
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fluid",
+            "--config",
+            str(cfg),
+            "--curvine-home",
+            str(tmp_path / "home"),
+            "--fuse-bin",
+            script.name,
+            "--check-timeout",
+            "1",
+            "--parent-wait",
+            "0",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr
+    text = (tmp_path / "home" / "mount-curvine.sh").read_text()
+    # By hand, a bare name would be looked up in $PATH instead.
+    assert f"exec {script} " in text, text
+
+
+def test_a_mistyped_profile_variable_is_noted(tmp_path: Path) -> None:
+    path = write_config(tmp_path, _doc())
+    settings = config.load(
+        path, {"CURVINE_IO_THREAD": "64"}, secrets_dir=tmp_path / "secrets"
+    )
+    assert settings.io_threads == 32
+    assert any(
+        "CURVINE_IO_THREAD" in n and "CURVINE_IO_THREADS" in n for n in settings.notes
+    ), settings.notes
