@@ -480,7 +480,7 @@ def load(
         # Errors from the client name single endpoints, not the whole list.
         for endpoint in endpoints.endpoints:
             redactor.add(str(endpoint))
-            redactor.add(endpoint.host)
+            redactor.add_host(endpoint.host)
 
     numbers = {
         key: _whole(lookup.typed(key)[0])

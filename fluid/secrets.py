@@ -109,6 +109,7 @@ class Redactor:
     """Replaces every known secret value in text meant for people."""
 
     values: set[str] = field(default_factory=set)
+    hosts: set[str] = field(default_factory=set)
 
     def add(self, value: str) -> None:
         # Very short values would blank out ordinary words; they are still
@@ -117,13 +118,26 @@ class Redactor:
             if len(part) >= 3:
                 self.values.add(part)
 
+    def add_host(self, host: str) -> None:
+        """A host name from a secret: masked where it stands as a name of its
+        own, not where it is part of a word, a path or a URL's scheme (a master
+        Service called ``curvine`` must not blank out ``curvine-fluid``)."""
+        if len(host) >= 3:
+            self.hosts.add(host)
+
     def scrub(self, text: str) -> str:
         for value in sorted(self.values, key=len, reverse=True):
             text = text.replace(value, MASK)
+        for host in sorted(self.hosts, key=len, reverse=True):
+            text = re.sub(
+                rf"(?<![A-Za-z0-9._/-]){re.escape(host)}(?![A-Za-z0-9_/-]|://)",
+                MASK,
+                text,
+            )
         return text
 
     def __bool__(self) -> bool:
-        return bool(self.values)
+        return bool(self.values or self.hosts)
 
 
 def file_mode(private: bool) -> int:

@@ -639,3 +639,20 @@ def test_a_mistyped_profile_variable_is_noted(tmp_path: Path) -> None:
     assert any(
         "CURVINE_IO_THREAD" in n and "CURVINE_IO_THREADS" in n for n in settings.notes
     ), settings.notes
+
+
+def test_a_secret_host_named_like_a_word_hides_only_the_host() -> None:
+    from fluid.secrets import Redactor
+
+    redactor = Redactor()
+    redactor.add("curvine:8995")
+    redactor.add_host("curvine")
+    text = (
+        "curvine-fluid: curvine:///data; wrote /opt/curvine/conf/curvine-cluster.toml;"
+        " no leader at curvine:8995; lookup of curvine failed; [curvine]"
+    )
+    scrubbed = redactor.scrub(text)
+    assert scrubbed == (
+        "curvine-fluid: curvine:///data; wrote /opt/curvine/conf/curvine-cluster.toml;"
+        " no leader at ***; lookup of *** failed; [***]"
+    )
