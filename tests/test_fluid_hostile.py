@@ -27,7 +27,14 @@ from test_fluid_support import (
 
 from fluid import config, options, toml
 from fluid.endpoints import parse_endpoints
-from fluid.errors import EXIT_CHECK, EXIT_CONFIG, EXIT_OK, EXIT_USAGE, ConfigError
+from fluid.errors import (
+    EXIT_CHECK,
+    EXIT_CONFIG,
+    EXIT_LAUNCH,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigError,
+)
 
 HUGE = "1" * 5000
 
@@ -656,3 +663,53 @@ def test_a_secret_host_named_like_a_word_hides_only_the_host() -> None:
         "curvine-fluid: curvine:///data; wrote /opt/curvine/conf/curvine-cluster.toml;"
         " no leader at ***; lookup of *** failed; [***]"
     )
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A tiny tmpfs with an old TOML on it and no room for anything else."""
+    home = tmp_path / "full"
+    home.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(home)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    try:
+        (home / "conf").mkdir()
+        (home / "conf" / "curvine-cluster.toml").write_text("# the old one\n")
+        with open(home / "filler", "wb", buffering=0) as filler:
+            try:
+                while True:
+                    filler.write(b"\0" * 512)
+            except OSError:
+                pass
+        yield home
+    finally:
+        subprocess.run(["umount", "-l", str(home)], check=False)
+
+
+def test_a_full_disk_keeps_the_old_toml_and_leaves_no_temporary(
+    tmp_path: Path, full_disk: Path
+) -> None:
+    cfg = write_config(tmp_path, _doc())
+    script, _ = recorder(tmp_path)
+    proc = run_fluid(
+        "--config",
+        cfg,
+        "--curvine-home",
+        full_disk,
+        "--fuse-bin",
+        script,
+        "--dry-run",
+        timeout=30,
+    )
+    assert_clean_failure(proc, EXIT_LAUNCH)
+    assert "No space left on device" in proc.stderr
+    conf = full_disk / "conf"
+    assert os.listdir(conf) == ["curvine-cluster.toml"]
+    assert (conf / "curvine-cluster.toml").read_text() == "# the old one\n"
