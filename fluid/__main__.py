@@ -60,8 +60,8 @@ def _parser() -> argparse.ArgumentParser:
             "Mount a Curvine path in a Fluid ThinRuntime FUSE pod: read config.json, "
             "write curvine-cluster.toml, check the cluster, exec the FUSE client."
         ),
-        epilog="Exit status: 0 ok, 2 usage, 3 config error, 4 failed check, "
-        "5 launch failure. See fluid/README.md.",
+        epilog="Exit status: 0 ok, 1 internal error, 2 usage, 3 config error, "
+        "4 failed check, 5 launch failure. See fluid/README.md.",
     )
     parser.add_argument(
         "--config",
@@ -234,7 +234,12 @@ def _run(args: argparse.Namespace, report: Report) -> int:
         return EXIT_OK
     report.say(f"exec {command_line}")
     if args.report:
-        report.write_json(Path(args.report), EXIT_OK, None)
+        # The report is for people; failing to write it must not stop a mount
+        # that passed every check.
+        try:
+            report.write_json(Path(args.report), EXIT_OK, None)
+        except FluidError as exc:
+            print(f"curvine-fluid: warning: {exc}; mounting anyway", file=sys.stderr)
     launch.execute(argv, launch.child_env(home, conf))
     return EXIT_OK
 

@@ -713,3 +713,26 @@ def test_a_full_disk_keeps_the_old_toml_and_leaves_no_temporary(
     conf = full_disk / "conf"
     assert os.listdir(conf) == ["curvine-cluster.toml"]
     assert (conf / "curvine-cluster.toml").read_text() == "# the old one\n"
+
+
+def test_a_report_that_cannot_be_written_does_not_stop_the_mount(
+    tmp_path: Path, leader: str
+) -> None:
+    script, out = recorder(tmp_path)
+    cfg = write_config(tmp_path, basic_config(leader, tmp_path / "t"))
+    proc = run_fluid(
+        "--config",
+        cfg,
+        "--curvine-home",
+        tmp_path / "h",
+        "--fuse-bin",
+        script,
+        "--parent-wait",
+        "0",
+        "--report",
+        "/proc/version/report.json",
+        timeout=30,
+    )
+    assert proc.returncode == EXIT_OK, proc.stdout + proc.stderr
+    assert "/proc/version/report.json" in proc.stderr
+    assert out.read_text().splitlines()[0] == str(script)
