@@ -62,6 +62,13 @@ def _check_hostname(host: str, where: str, field: str, hidden: bool) -> str:
     if not name or len(name) > 253:
         raise ConfigError(field, f"{where}: the host name is empty or too long")
     for label in name.split("."):
+        if "_" in label and _LABEL.match(label.replace("_", "-")):
+            hint = "" if hidden else f": {label.replace('_', '-')!r}?"
+            raise ConfigError(
+                field,
+                f"{where}: not a valid host name label{_shown(label, hidden)}; "
+                f"'_' is not allowed, Kubernetes names use '-'{hint}",
+            )
         if not _LABEL.match(label):
             raise ConfigError(
                 field,

@@ -736,3 +736,9 @@ def test_a_report_that_cannot_be_written_does_not_stop_the_mount(
     assert proc.returncode == EXIT_OK, proc.stdout + proc.stderr
     assert "/proc/version/report.json" in proc.stderr
     assert out.read_text().splitlines()[0] == str(script)
+
+
+def test_an_underscore_in_a_host_name_says_what_to_write() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_endpoints("curvine_master-0.svc:8995")
+    assert "'_'" in str(info.value) and "curvine-master-0" in str(info.value)
