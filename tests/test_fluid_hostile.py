@@ -742,3 +742,38 @@ def test_an_underscore_in_a_host_name_says_what_to_write() -> None:
     with pytest.raises(ConfigError) as info:
         parse_endpoints("curvine_master-0.svc:8995")
     assert "'_'" in str(info.value) and "curvine-master-0" in str(info.value)
+
+
+def test_the_probe_reads_a_quoted_target_from_the_toml(tmp_path: Path) -> None:
+    import tomli_w
+
+    target = tmp_path / 'odd "dir" \\ here'
+    target.mkdir()
+    conf = tmp_path / "curvine-cluster.toml"
+    conf.write_text(tomli_w.dumps({"fuse": {"mnt_path": str(target)}}))
+    probe = REPO / "fluid" / "deploy" / "readiness-probe.sh"
+    result = subprocess.run(
+        ["sh", str(probe)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "CURVINE_CONF_FILE": str(conf), "LC_ALL": "C"},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stdout.strip() == f"not ready: {target} is not mounted"
+
+
+def test_the_probe_on_a_missing_target_says_so(tmp_path: Path) -> None:
+    probe = REPO / "fluid" / "deploy" / "readiness-probe.sh"
+    missing = tmp_path / "gone"
+    result = subprocess.run(
+        ["sh", str(probe), str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "LC_ALL": "C"},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stdout.strip() == f"not ready: {missing} does not exist"

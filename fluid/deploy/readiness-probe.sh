@@ -11,9 +11,17 @@
 #   ${CURVINE_HOME:-/opt/curvine}/conf/curvine-cluster.toml.
 #   CURVINE_PROBE_TIMEOUT (seconds, default 5) bounds each look at the mount.
 set -u
+# The messages matched below are the C locale's.
+export LC_ALL=C
 
 target="${1:-}"
 conf="${CURVINE_CONF_FILE:-${CURVINE_HOME:-/opt/curvine}/conf/curvine-cluster.toml}"
+if [ -z "$target" ] && command -v python3 >/dev/null 2>&1; then
+    # A TOML reader undoes the escapes a path with quotes or backslashes gets.
+    target=$(python3 -c 'import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    print(tomllib.load(f).get("fuse", {}).get("mnt_path", ""))' "$conf" 2>/dev/null)
+fi
 if [ -z "$target" ]; then
     target=$(sed -n 's/^mnt_path = "\(.*\)"$/\1/p' "$conf" 2>/dev/null | head -n 1)
 fi
@@ -24,7 +32,10 @@ fi
 limit="${CURVINE_PROBE_TIMEOUT:-5}"
 
 if ! err=$(timeout "$limit" stat -f -c %T -- "$target" 2>&1 >/dev/null); then
-    echo "not ready: dead or hung mount at $target: ${err:-no answer within ${limit}s}"
+    case "$err" in
+        *"No such file or directory"*) echo "not ready: $target does not exist" ;;
+        *) echo "not ready: dead or hung mount at $target: ${err:-no answer within ${limit}s}" ;;
+    esac
     exit 1
 fi
 
