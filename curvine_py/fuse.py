@@ -87,6 +87,7 @@ class MountSettings:
     debug: bool
     options: list[str] = field(default_factory=list)
     timeouts: dict[str, float] = field(default_factory=dict)
+    client_options: dict[str, str] = field(default_factory=dict)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,22 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _split_client_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Take out Curvine's `--client.KEY VALUE` overrides, which ours ignores."""
+def _split_client_overrides(argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Take out Curvine's `--client.KEY VALUE` (or `--client.KEY=VALUE`) flags."""
     rest: list[str] = []
-    overrides: list[str] = []
+    overrides: dict[str, str] = {}
     items = list(argv)
     i = 0
     while i < len(items):
         arg = items[i]
         if arg.startswith("--client."):
-            if "=" in arg:
-                overrides.append(arg)
-            elif i + 1 < len(items):
-                overrides.append(f"{arg}={items[i + 1]}")
+            key, eq, value = arg[len("--client.") :].partition("=")
+            if not eq:
+                if i + 1 >= len(items):
+                    raise UsageError(f"{arg} needs a value")
                 i += 1
-            else:
-                raise UsageError(f"{arg} needs a value")
+                value = items[i]
+            if not key:
+                raise UsageError(f"{arg}: expected --client.KEY VALUE")
+            overrides[key.replace("-", "_")] = value
         else:
             rest.append(arg)
         i += 1
@@ -190,8 +193,6 @@ def parse_settings(argv: Sequence[str]) -> MountSettings:
     rest, overrides = _split_client_overrides(argv)
     args = build_parser().parse_args(rest)
 
-    if overrides:
-        log.info("client overrides are ignored by %s: %s", PROG, ", ".join(overrides))
     ignored = [
         f"--{n}" for n in IGNORED_VALUE_FLAGS if getattr(args, n.replace("-", "_"))
     ]
@@ -253,6 +254,7 @@ def parse_settings(argv: Sequence[str]) -> MountSettings:
         debug=args.debug,
         options=options,
         timeouts=timeouts,
+        client_options=overrides,
     )
 
 
@@ -509,6 +511,21 @@ def mount(client: Client, settings: MountSettings, mountpoint: str) -> None:
     log.info("unmounted %s", mountpoint)
 
 
+def _usable_client_options(overrides: dict[str, str]) -> dict[str, str]:
+    """The `--client.*` overrides libcurvine knows; the others are logged."""
+    from curvine_py.client import _known_options
+
+    usable = _known_options(overrides, "--client flags")
+    unused = sorted(set(overrides) - set(usable))
+    if unused:
+        log.info(
+            "client options without effect in %s: %s",
+            PROG,
+            ", ".join(f"--client.{k.replace('_', '-')}" for k in unused),
+        )
+    return usable
+
+
 def _check_fuse_usable() -> None:
     try:
         fd = os.open("/dev/fuse", os.O_RDWR)
@@ -543,7 +560,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         import curvine_py
 
-        client = curvine_py.connect(masters=settings.masters, conf=settings.conf)
+        client = curvine_py.connect(
+            masters=settings.masters,
+            conf=settings.conf,
+            options=_usable_client_options(settings.client_options),
+        )
         try:
             client.stat(settings.fs_path)
             mount(client, settings, mountpoint)

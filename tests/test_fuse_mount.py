@@ -232,6 +232,9 @@ def test_flags_override_the_config_and_sigterm_unmounts(
             "1",
             "-o",
             "default_permissions",
+            "--client.short-circuit",
+            "false",
+            "--client.audit-logging-enabled=true",
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -248,6 +251,8 @@ def test_flags_override_the_config_and_sigterm_unmounts(
 
     assert code == 0
     assert not os.path.ismount(mnt)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    assert "without effect in curvine-py-fuse: --client.audit-logging-enabled" in err
 
 
 @pytest.mark.parametrize(
@@ -257,6 +262,8 @@ def test_flags_override_the_config_and_sigterm_unmounts(
         (["-o", "rw"], "-o rw"),
         (["--io-threads", "0"], "--io-threads 0"),
         (["--fs-path", "relative"], "--fs-path 'relative'"),
+        (["--client.short-circuit", "maybe"], "client.short_circuit = 'maybe'"),
+        (["--client.block-size"], "--client.block-size needs a value"),
     ],
 )
 def test_bad_flags_are_refused_with_one_line(
