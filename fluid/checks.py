@@ -33,6 +33,9 @@ T = TypeVar("T")
 
 OK, FAILED, WARNING, SKIPPED = "ok", "failed", "warning", "skipped"
 
+# Dead mounts unmounted from one path before giving up.
+MAX_STACKED = 8
+
 GLIBC_FIX = (
     "run an image whose glibc is at least that version (fluid/deploy/Dockerfile "
     "uses Ubuntu 24.04), or a curvine-fuse built against this image's glibc"
@@ -515,17 +518,16 @@ class Checks:
         paths = [target]
         if self.settings.mnt_number > 1:
             paths += [target / f"mnt-{i}" for i in range(self.settings.mnt_number)]
-        mounts = mount_table()
-
         notes: list[str] = []
         for path in paths:
-            state = mount_state(path, mounts, self.timeout)
-            if state == "stale":
-                if self.dry_run:
-                    notes.append(
-                        f"{path} holds a dead FUSE mount; it would be unmounted"
-                    )
-                    continue
+            # Dead mounts may be stacked (a server mounted over another, both
+            # gone): each unmount uncovers the next, so look again each time.
+            removed = 0
+            while True:
+                mounts = mount_table()
+                state = mount_state(path, mounts, self.timeout)
+                if state != "stale" or self.dry_run or removed >= MAX_STACKED:
+                    break
                 try:
                     unmount(path)
                 except OSError as exc:
@@ -534,7 +536,21 @@ class Checks:
                         f"{_reason(exc)}",
                         f"unmount it on the node (umount -l {path})",
                     ) from None
+                removed += 1
+            if removed == 1:
                 notes.append(f"{path} held a dead FUSE mount; unmounted it")
+            elif removed:
+                notes.append(f"{path} held {removed} dead FUSE mounts; unmounted them")
+            if state == "stale":
+                if self.dry_run:
+                    notes.append(
+                        f"{path} holds a dead FUSE mount; it would be unmounted"
+                    )
+                    continue
+                raise Failed(
+                    f"{path} still holds a dead FUSE mount after {removed} unmounts",
+                    f"unmount it on the node (umount -l {path}) until none is left",
+                )
             elif state == "hung":
                 raise Failed(
                     f"{path} is a mount that does not answer within {self.timeout:g} s",

@@ -333,3 +333,95 @@ def test_a_target_under_a_hung_mount_fails_within_the_check_timeout(
     finally:
         first.send_signal(signal.SIGCONT)
     assert sorted(os.listdir(target)) == ["eval", "train"]
+
+
+def _mount_entries(target: Path) -> int:
+    text = Path("/proc/self/mountinfo").read_text()
+    return sum(1 for line in text.splitlines() if line.split()[4] == str(target))
+
+
+def test_two_dead_mounts_stacked_on_the_target_are_both_unmounted(
+    tmp_path: Path, tree: MiniCluster
+) -> None:
+    target = tmp_path / "runtime-mnt" / "thin-fuse"
+    target.parent.mkdir()
+    # An empty dataset, so that a second server may mount over the first.
+    doc = basic_config(tree.master_endpoints, target, "curvine:///other")
+    dry = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fluid",
+            "--config",
+            str(write_config(tmp_path, doc)),
+            "--curvine-home",
+            str(tmp_path / "home"),
+            "--fuse-bin",
+            str(_fuse_program(tmp_path)),
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    script = tmp_path / "home" / "mount-curvine.sh"
+
+    # Two FUSE servers on one target, the second over the first, both killed.
+    servers = []
+    try:
+        for _ in range(2):
+            server = subprocess.Popen(
+                ["sh", str(script)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            servers.append(server)
+            before = _mount_entries(target)
+            deadline = time.monotonic() + MOUNT_WAIT_S
+            while _mount_entries(target) == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert _mount_entries(target) == 2
+        for server in servers:
+            server.send_signal(signal.SIGKILL)
+            server.wait(timeout=30)
+
+        (tmp_path / "again").mkdir()
+        fake = tmp_path / "again" / "fake-fuse"
+        fake.write_text("#!/bin/sh\nexit 0\n")
+        fake.chmod(0o755)
+        doc = basic_config(tree.master_endpoints, target, **{"io-threads": "2"})
+        cfg = write_config(tmp_path / "again", doc)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fluid",
+                "--config",
+                str(cfg),
+                "--curvine-home",
+                str(tmp_path / "again" / "home"),
+                "--fuse-bin",
+                str(fake),
+                "--parent-wait",
+                "5",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "held 2 dead FUSE mounts; unmounted them" in proc.stdout, proc.stdout
+        assert _mount_entries(target) == 0
+    finally:
+        for server in servers:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+        for _ in range(3):
+            _force_unmount(target)
