@@ -281,17 +281,27 @@ impl FileReader {
         locs
     }
 
-    /// Opens a ReadBlock stream at in-block offset `off`.
+    /// Opens a ReadBlock stream at in-block offset `off`, asking for the
+    /// block file's path when the worker shares this host.
     fn open_block(
         &self,
         index: usize,
         worker: &WorkerAddressProto,
         off: u64,
     ) -> std::result::Result<OpenBlock, StreamError> {
+        self.open_stream(index, worker, off, self.client.is_local(worker))
+    }
+
+    fn open_stream(
+        &self,
+        index: usize,
+        worker: &WorkerAddressProto,
+        off: u64,
+        short_circuit: bool,
+    ) -> std::result::Result<OpenBlock, StreamError> {
         let span = &self.spans[index];
         let endpoint = worker_endpoint(worker);
         let conf = self.client.conf();
-        let short_circuit = self.client.is_local(worker);
         let read_ahead_len = conf
             .effective_read_ahead_len()
             .min(wire::frame::MAX_DATA_LEN as u64);
@@ -334,23 +344,29 @@ impl FileReader {
             .map_err(|e| StreamError::Transport(Failure::Protocol(e.to_string())))?;
 
         if let Some(path) = resp.path.filter(|p| short_circuit && !p.is_empty()) {
-            if let Ok(file) = File::open(&path) {
-                // The file is all we need; the stream ends here.
-                let complete = wire::encode_message(&proto::BlockReadRequest {
-                    id: span.located.block.id,
-                    component_info: Some(component_info()),
-                    ..Default::default()
-                });
-                if stream.call(RequestStatus::Complete, &complete, &[]).is_ok() {
-                    pool.put(&endpoint, stream.conn);
-                }
-                return Ok(OpenBlock {
+            // A worker that hands out a path opens no reader of its own, so
+            // this stream serves no chunks either way: end it.
+            let opened = File::open(&path);
+            let complete = wire::encode_message(&proto::BlockReadRequest {
+                id: span.located.block.id,
+                component_info: Some(component_info()),
+                ..Default::default()
+            });
+            if stream.call(RequestStatus::Complete, &complete, &[]).is_ok() {
+                // Complete drops the worker's read state, so the socket is
+                // clean for the next Open.
+                pool.put(&endpoint, stream.conn);
+            }
+            return match opened {
+                Ok(file) => Ok(OpenBlock {
                     index,
                     source: Source::Local(file),
-                });
-            }
-            // The path is not reachable from here (another mount namespace):
-            // read remotely on the stream that is already open.
+                }),
+                // The path is not reachable from here (the worker's data
+                // directory is in another mount namespace): a stream that
+                // sends the bytes instead.
+                Err(_) => self.open_stream(index, worker, off, false),
+            };
         }
 
         Ok(OpenBlock {

@@ -393,6 +393,35 @@ fn short_circuit_needs_the_same_host_name() {
 }
 
 #[test]
+fn block_paths_out_of_reach_are_read_and_written_over_the_stream() {
+    // The worker names block files in a directory this host does not have,
+    // like a worker whose data directory is in another mount namespace.
+    let hidden = std::env::temp_dir().join(format!("curvine-unseen-{}", random_name()));
+    let hidden = hidden.display().to_string();
+    let mini = Mini::start(&["--workers", "1", "--block-path-root", &hidden]);
+    let c = client(&mini, true);
+    for size in sizes() {
+        let path = format!("/unseen{size}");
+        let data = random(size);
+        assert_eq!(write(&c, &path, &data, &WriteOptions::default()), 0);
+        assert_eq!(read_all(&c, &path), data, "size {size}");
+
+        let mut r = FileReader::open(c.clone(), &path).unwrap();
+        for off in [size / 2, 0, size.saturating_sub(3)] {
+            let mut buf = vec![0u8; BLOCK + 9];
+            let n = r.pread(off as u64, &mut buf).unwrap();
+            assert_eq!(&buf[..n], &data[off.min(size)..(off + BLOCK + 9).min(size)]);
+        }
+        assert_eq!(r.local_blocks(), 0);
+    }
+    assert!(!std::path::Path::new(&hidden).exists());
+}
+
+fn random_name() -> String {
+    random(8).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
 fn one_client_serves_many_threads() {
     let mini = Mini::start(&["--workers", "2"]);
     for sc in [false, true] {

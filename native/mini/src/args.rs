@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub const USAGE: &str = "usage: curvine-mini [--masters N] [--leader I] [--workers N] \
-[--host IP] [--data-dir DIR] [--worker-hostname NAME] [--min-block-size BYTES] [--foreground]";
+[--host IP] [--data-dir DIR] [--worker-hostname NAME] [--min-block-size BYTES] \
+[--block-path-root DIR] [--foreground]";
 
 /// The smallest block size a file may ask for unless told otherwise. Real
 /// Curvine masters refuse anything under 1 MiB; tests want small blocks, so
@@ -20,6 +21,9 @@ pub struct Args {
     pub workers: usize,
     pub host: IpAddr,
     pub data_dir: Option<PathBuf>,
+    /// Short-circuit paths name block files under this directory instead
+    /// of the data directory: a worker whose files this host cannot see.
+    pub block_path_root: Option<PathBuf>,
     pub worker_hostname: String,
     pub min_block_size: i64,
     pub foreground: bool,
@@ -50,6 +54,7 @@ impl Default for Args {
             workers: 1,
             host: IpAddr::from([127, 0, 0, 1]),
             data_dir: None,
+            block_path_root: None,
             worker_hostname: "localhost".to_string(),
             min_block_size: DEFAULT_MIN_BLOCK_SIZE,
             foreground: false,
@@ -109,6 +114,10 @@ impl Args {
                 }
                 Long("data-dir") => {
                     out.data_dir = Some(PathBuf::from(value(&mut parser, "--data-dir")?))
+                }
+                Long("block-path-root") => {
+                    out.block_path_root =
+                        Some(PathBuf::from(value(&mut parser, "--block-path-root")?))
                 }
                 Long("worker-hostname") => {
                     let name = value(&mut parser, "--worker-hostname")?;

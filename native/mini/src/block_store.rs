@@ -28,6 +28,8 @@ struct Entry {
 
 pub struct BlockStore {
     dir: PathBuf,
+    /// Where short-circuit paths handed to clients say the blocks are.
+    shown_dir: PathBuf,
     blocks: Mutex<HashMap<i64, Entry>>,
 }
 
@@ -62,6 +64,7 @@ impl BlockStore {
     pub fn open(dir: PathBuf) -> io::Result<BlockStore> {
         fs::create_dir_all(&dir)?;
         Ok(BlockStore {
+            shown_dir: dir.clone(),
             dir,
             blocks: Mutex::new(HashMap::new()),
         })
@@ -71,8 +74,20 @@ impl BlockStore {
         &self.dir
     }
 
+    /// Hands out block paths under `dir` instead of the real directory, as
+    /// a worker whose data directory the client cannot see would.
+    pub fn with_shown_dir(mut self, dir: PathBuf) -> BlockStore {
+        self.shown_dir = dir;
+        self
+    }
+
     pub fn path_of(&self, id: i64) -> PathBuf {
         self.dir.join(format!("blk_{id}"))
+    }
+
+    /// The block's path as told to a client on this host.
+    pub fn shown_path_of(&self, id: i64) -> PathBuf {
+        self.shown_dir.join(format!("blk_{id}"))
     }
 
     /// Number of finalized blocks and the bytes they hold.

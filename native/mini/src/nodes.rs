@@ -45,10 +45,12 @@ impl Nodes {
         let mut workers = Vec::with_capacity(args.workers);
         for index in 0..args.workers {
             let dir = worker_dir(data_dir, index);
-            let store =
-                Arc::new(BlockStore::open(dir.clone()).map_err(|e| {
-                    format!("cannot create worker directory {}: {e}", dir.display())
-                })?);
+            let mut store = BlockStore::open(dir.clone())
+                .map_err(|e| format!("cannot create worker directory {}: {e}", dir.display()))?;
+            if let Some(root) = &args.block_path_root {
+                store = store.with_shown_dir(worker_dir(root, index));
+            }
+            let store = Arc::new(store);
             let s = store.clone();
             let service = Service::new(Arc::new(move |stream, peer| {
                 worker::serve(s.clone(), stream, peer)

@@ -1,7 +1,9 @@
 //! The worker: WriteBlock and ReadBlock streams over one connection.
 //!
 //! A connection carries one stream at a time; a new Open replaces whatever
-//! stream was there. Every frame gets exactly one reply.
+//! stream was there. Every frame gets exactly one reply. A stream that hands
+//! the client a short-circuit path opens no file of its own, as in Curvine:
+//! its Running frames fail, and only Complete (or Cancel) is left to send.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -31,7 +33,8 @@ struct WriteStream {
     block_id: i64,
     block_size: i64,
     pos: i64,
-    file: File,
+    /// None when the client writes the block file itself.
+    file: Option<File>,
     done: bool,
 }
 
@@ -41,7 +44,8 @@ struct ReadStream {
     pos: i64,
     chunk: i64,
     stored: i64,
-    file: File,
+    /// None when the client reads the block file itself.
+    file: Option<File>,
 }
 
 enum Stream {
@@ -136,6 +140,11 @@ fn decode<M: Message + Default>(rq: &Request, what: &str) -> NsResult<M> {
     })
 }
 
+/// A Running frame on a stream whose block file the client was handed.
+fn no_reader_or_writer() -> ErrorBlob {
+    common("Uninitialized: this stream handed out the block file's path and serves no data")
+}
+
 fn mismatch(expected: i64, actual: i64) -> ErrorBlob {
     common(format!(
         "Request id mismatch, expected {expected}, actual {actual}"
@@ -186,18 +195,21 @@ impl Connection {
         }
 
         let id = req.block.id;
-        let (file, path) = self.store.begin_write(id, req.off)?;
+        let (file, _) = self.store.begin_write(id, req.off)?;
+        let path = req
+            .short_circuit
+            .then(|| self.store.shown_path_of(id).display().to_string());
         self.stream = Stream::Write(WriteStream {
             req_id: rq.head.req_id,
             block_id: id,
             block_size: req.block_size,
             pos: req.off,
-            file,
+            file: if path.is_some() { None } else { Some(file) },
             done: false,
         });
         let reply = BlockWriteResponse {
             id,
-            path: req.short_circuit.then(|| path.display().to_string()),
+            path,
             off: req.off,
             block_size: req.block_size,
             storage_type: StorageTypeProto::Disk as i32,
@@ -231,6 +243,9 @@ impl Connection {
             }
         }
 
+        let Some(file) = &w.file else {
+            return Err(no_reader_or_writer());
+        };
         let n = rq.data.len() as i64;
         if w.pos + n > w.block_size {
             return Err(common(format!(
@@ -239,7 +254,7 @@ impl Connection {
             )));
         }
         if n > 0 {
-            w.file.write_all_at(rq.data, w.pos as u64).map_err(|e| {
+            file.write_all_at(rq.data, w.pos as u64).map_err(|e| {
                 ErrorBlob::new(ErrorKind::Io, format!("write to block {}: {e}", w.block_id))
             })?;
             w.pos += n;
@@ -319,14 +334,14 @@ impl Connection {
         // The local path is only handed out when the file holds every byte
         // the client will read, so the client never reads a torn block.
         let path = (req.short_circuit && finalized && stored >= req.len)
-            .then(|| self.store.path_of(req.id).display().to_string());
+            .then(|| self.store.shown_path_of(req.id).display().to_string());
         self.stream = Stream::Read(ReadStream {
             req_id: rq.head.req_id,
             len: req.len,
             pos: req.off,
             chunk: i64::from(req.chunk_size),
             stored,
-            file,
+            file: if path.is_some() { None } else { Some(file) },
         });
         let reply = BlockReadResponse {
             id: req.id,
@@ -342,6 +357,9 @@ impl Connection {
         // Curvine.
         let Stream::Read(r) = &mut self.stream else {
             return Err(common("No read stream is open on this connection"));
+        };
+        let Some(file) = &r.file else {
+            return Err(no_reader_or_writer());
         };
 
         if !rq.header.is_empty() {
@@ -368,8 +386,7 @@ impl Connection {
         let data = &mut self.data_out[..n];
         let on_disk = (r.stored - r.pos).clamp(0, n as i64) as usize;
         if on_disk > 0 {
-            r.file
-                .read_exact_at(&mut data[..on_disk], r.pos as u64)
+            file.read_exact_at(&mut data[..on_disk], r.pos as u64)
                 .map_err(|e| ErrorBlob::new(ErrorKind::Io, format!("read block: {e}")))?;
         }
         // Bytes past the stored end of the file read as zeros (sparse).
