@@ -11,6 +11,9 @@ Measures, in one run on this machine:
 - the same file read with plain ``open()`` through a curvine-py-fuse mount of
   each cluster, to show what a trip through the kernel and FUSE costs.
 
+With ``--masters host:port,...`` the same runs go to that Curvine cluster
+instead, once as the client finds it and once with short-circuit reads off.
+
 Each figure is the best of ``--repeat`` runs, in MiB/s, with its ratio to the
 loopback figure. Run it as ``make bench`` or ``python benchmarks/throughput.py``.
 """
@@ -28,9 +31,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 
+import curvine_py
+from curvine_py.client import Client
 from curvine_py.testing import MiniCluster
 
 MIB = 1024 * 1024
@@ -96,32 +103,37 @@ def fuse_unusable() -> str | None:
     return None
 
 
-def fuse_read_seconds(cluster: MiniCluster, path: str, size: int, repeat: int) -> float:
+def fuse_read_seconds(target: Target, path: str, size: int, repeat: int) -> float:
     """Best seconds to read ``path`` through a curvine-py-fuse mount."""
     with tempfile.TemporaryDirectory(prefix="curvine-bench-") as tmp:
         mnt = os.path.join(tmp, "mnt")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "curvine_py.fuse",
-                "--master-addrs",
-                cluster.master_endpoints,
-                "--fs-path",
-                posixpath.dirname(path),
-                "--mnt-path",
-                mnt,
-                "--conf",
-                os.path.join(tmp, "absent.toml"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        log_path = os.path.join(tmp, "fuse.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "curvine_py.fuse",
+                    "--master-addrs",
+                    target.master_endpoints,
+                    "--fs-path",
+                    posixpath.dirname(path),
+                    "--mnt-path",
+                    mnt,
+                    "--conf",
+                    os.path.join(tmp, "absent.toml"),
+                    *target.fuse_args,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         try:
             deadline = time.monotonic() + 30
             while not os.path.ismount(mnt):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("curvine-py-fuse did not mount")
+                    with open(log_path, errors="replace") as f:
+                        tail = f.read()[-2000:]
+                    raise RuntimeError(f"curvine-py-fuse did not mount:\n{tail}")
                 time.sleep(0.05)
 
             local = os.path.join(mnt, posixpath.basename(path))
@@ -145,16 +157,18 @@ def fuse_read_seconds(cluster: MiniCluster, path: str, size: int, repeat: int) -
 
 
 def curvine_figures(
-    label: str, cluster: MiniCluster, size: int, repeat: int, through_fuse: bool
+    target: Target, size: int, repeat: int, through_fuse: bool
 ) -> list[tuple[str, float]]:
     """Best seconds per operation on one file of ``size`` bytes."""
     chunk = os.urandom(CHUNK)
-    path = f"/bench/{label}.bin"
+    scratch = f"/curvine-py-bench-{uuid.uuid4().hex[:12]}"
+    path = f"{scratch}/data.bin"
+    label = target.label
     buf = bytearray(CHUNK)
     view = memoryview(buf)
 
-    with cluster.client() as client:
-        client.mkdir("/bench", exist_ok=True)
+    with target.client() as client:
+        client.mkdir(scratch)
 
         def write() -> float:
             start = time.perf_counter()
@@ -176,12 +190,51 @@ def curvine_figures(
             return elapsed
 
         seconds = [("write", best_of(repeat, write)), ("read", best_of(repeat, read))]
-        if through_fuse:
-            seconds.append(
-                ("FUSE read", fuse_read_seconds(cluster, path, size, repeat))
-            )
-        client.remove(path)
+        try:
+            if through_fuse:
+                seconds.append(
+                    ("FUSE read", fuse_read_seconds(target, path, size, repeat))
+                )
+        finally:
+            client.remove(scratch, recursive=True)
     return seconds
+
+
+@dataclass
+class Target:
+    """A cluster to measure, and how to make the client take one data path."""
+
+    label: str
+    master_endpoints: str
+    options: dict[str, bool] = field(default_factory=dict)
+    fuse_args: tuple[str, ...] = ()
+
+    def client(self) -> Client:
+        return curvine_py.connect(masters=self.master_endpoints, options=self.options)
+
+
+@contextmanager
+def mini_targets() -> Iterator[list[Target]]:
+    """Two mini clusters: a worker on this host, and one reporting another host."""
+    with MiniCluster() as local, MiniCluster(worker_hostname="remote-host") as away:
+        yield [
+            Target("short-circuit", local.master_endpoints),
+            Target("remote", away.master_endpoints),
+        ]
+
+
+@contextmanager
+def cluster_targets(masters: str) -> Iterator[list[Target]]:
+    """An existing cluster, read as it comes and with short-circuit reads off."""
+    yield [
+        Target("cluster", masters),
+        Target(
+            "cluster remote",
+            masters,
+            {"short_circuit": False},
+            ("--client.short-circuit", "false"),
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=256, help="file size in MiB")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure")
     parser.add_argument("--json", action="store_true", help="print JSON instead")
+    parser.add_argument(
+        "--masters",
+        help="measure this Curvine cluster (host:port,...) instead of mini clusters",
+    )
     parser.add_argument(
         "--no-fuse",
         dest="fuse",
@@ -208,12 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     loopback_s = best_of(args.repeat, lambda: loopback_seconds(size))
     no_fuse = fuse_unusable() if args.fuse else "not asked for (--no-fuse)"
     measured: list[tuple[str, str, float]] = []
-    for label, hostname in (("short-circuit", None), ("remote", "remote-host")):
-        with MiniCluster(worker_hostname=hostname) as cluster:
+    targets = cluster_targets(args.masters) if args.masters else mini_targets()
+    with targets as chosen:
+        for target in chosen:
             for op, seconds in curvine_figures(
-                label, cluster, size, args.repeat, through_fuse=no_fuse is None
+                target, size, args.repeat, through_fuse=no_fuse is None
             ):
-                measured.append((label, op, seconds))
+                measured.append((target.label, op, seconds))
     loopback_s = min(loopback_s, best_of(args.repeat, lambda: loopback_seconds(size)))
 
     loopback = mib_s(loopback_s)
