@@ -551,6 +551,13 @@ class Checks:
                     f"{path} still holds a dead FUSE mount after {removed} unmounts",
                     f"unmount it on the node (umount -l {path}) until none is left",
                 )
+            elif state.startswith("error:"):
+                raise Failed(
+                    f"{path} is a mount that cannot be looked at "
+                    f"({state.removeprefix('error:').strip()}); it was left alone",
+                    "run the FUSE container as root, or unmount the target on the "
+                    f"node (umount -l {path}) if it is left over",
+                )
             elif state == "hung":
                 raise Failed(
                     f"{path} is a mount that does not answer within {self.timeout:g} s",
@@ -637,7 +644,8 @@ def mount_table(path: Path = Path("/proc/self/mountinfo")) -> dict[str, str]:
 
 
 def mount_state(path: Path, mounts: dict[str, str], timeout: float = 5.0) -> str:
-    """``none``, ``live``, ``stale`` (its FUSE server is gone) or ``hung``.
+    """``none``, ``live``, ``stale`` (its FUSE server is gone), ``hung``, or
+    ``error: <why>`` (it answers with an error, Permission denied say).
 
     statfs is asked rather than stat: the kernel may answer stat from its
     attribute cache for a while after the server died, but statfs always
@@ -653,7 +661,7 @@ def mount_state(path: Path, mounts: dict[str, str], timeout: float = 5.0) -> str
     except OSError as exc:
         if exc.errno in (errno.ENOTCONN, errno.ECONNABORTED):
             return "stale"
-        return "hung"
+        return f"error: {_reason(exc)}"
     return "live"
 
 

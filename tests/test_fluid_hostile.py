@@ -777,3 +777,15 @@ def test_the_probe_on_a_missing_target_says_so(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert result.stdout.strip() == f"not ready: {missing} does not exist"
+
+
+def test_a_mount_that_refuses_to_be_looked_at_is_not_called_hung(
+    tmp_path: Path,
+) -> None:
+    from fluid.checks import mount_state
+
+    # The table says a mount is there; statfs fails at once with an error
+    # that is neither a dead server nor a wait (here ENOTDIR).
+    path = Path("/proc/version/x")
+    state = mount_state(path, {str(path): "fuse.curvinefs"}, 1.0)
+    assert state.startswith("error:") and "Not a directory" in state
