@@ -16,6 +16,13 @@ use crate::worker::WorkerPool;
 /// Protocol version this client speaks, sent in the version handshake.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The Curvine release whose wire protocol this client speaks, sent as the
+/// handshake's release version. Servers compare that field with their
+/// `min_client_version` and blocked versions as if it named a Curvine
+/// client build, so it must be Curvine's number, never curvine-py's own
+/// (which goes in `git_tag`).
+pub const CURVINE_RELEASE: &str = "0.2.0";
+
 /// What GetFilesystemInfo returned, and which master said it.
 pub struct FsInfo {
     pub leader: Endpoint,
@@ -393,9 +400,11 @@ impl Client {
 pub fn component_info() -> proto::ComponentInfoProto {
     proto::ComponentInfoProto {
         component: Some("client".into()),
-        release_version: Some(env!("CARGO_PKG_VERSION").into()),
+        release_version: Some(CURVINE_RELEASE.into()),
         git_commit: None,
-        git_tag: None,
+        // Free text to a server: it is only logged, so it says which build
+        // of curvine-py this is.
+        git_tag: Some(concat!("curvine-py-", env!("CARGO_PKG_VERSION")).into()),
         git_branch: None,
         protocol_version: Some(PROTOCOL_VERSION),
         min_protocol_version: Some(PROTOCOL_VERSION),
@@ -415,4 +424,25 @@ pub fn check_path(path: &str) -> Result<()> {
         return Err(Error::invalid(format!("path {path:?} contains a NUL byte")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handshake_names_curvines_release_and_carries_our_own() {
+        let info = component_info();
+
+        // A worker with min_client_version = "0.2.0" compares this field.
+        let release = info.release_version.expect("a release version");
+        let parts: Vec<u32> = release.split('.').map(|p| p.parse().unwrap()).collect();
+        assert!(parts >= vec![0, 2, 0], "{release}");
+        assert_eq!(release, CURVINE_RELEASE);
+
+        let tag = info.git_tag.expect("a git tag");
+        assert_eq!(tag, format!("curvine-py-{}", env!("CARGO_PKG_VERSION")));
+        assert_eq!(info.component.as_deref(), Some("client"));
+        assert_eq!(info.protocol_version, Some(PROTOCOL_VERSION));
+    }
 }
