@@ -789,3 +789,14 @@ def test_a_mount_that_refuses_to_be_looked_at_is_not_called_hung(
     path = Path("/proc/version/x")
     state = mount_state(path, {str(path): "fuse.curvinefs"}, 1.0)
     assert state.startswith("error:") and "Not a directory" in state
+
+
+def test_a_huge_bad_value_gives_a_short_message(tmp_path: Path) -> None:
+    doc = _doc(**{"io-threads": "x" * 100_000, "k" * 100_000: "1"})
+    error = _refused(tmp_path, doc)
+    assert len(str(error)) < 1000
+    doc = _doc(**{"k" * 100_000: "1"})
+    error = _refused(tmp_path, doc)
+    assert len(str(error)) < 1000 and error.field.startswith("mounts[0].options.kkk")
+    long_value = _refused(tmp_path, _doc(**{"io-threads": "x" * 100_000}))
+    assert str(long_value).endswith("is not a whole number")
