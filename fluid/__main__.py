@@ -24,6 +24,7 @@ from fluid.errors import (
     CheckFailed,
     ConfigError,
     FluidError,
+    clip,
 )
 from fluid.report import Report
 from fluid.secrets import DEFAULT_SECRETS_DIR, Redactor
@@ -284,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = _run(args, report)
     except FluidError as exc:
-        code, error = exc.exit_code, report.redactor.scrub(str(exc))
+        code, error = exc.exit_code, clip(report.redactor.scrub(str(exc)))
         print(f"curvine-fluid: {error}", file=sys.stderr)
     except KeyboardInterrupt:
         code, error = EXIT_INTERNAL, "interrupted"

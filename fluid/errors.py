@@ -15,14 +15,21 @@ EXIT_LAUNCH = 5
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def printable(text: str, limit: int = 400) -> str:
-    """``text`` with control characters escaped, so a message stays one line,
-    and cut in the middle to about ``limit`` characters, so a huge value cannot
-    flood a log while the message's start and end (what to do) stay."""
-    if len(text) > limit:
-        keep = (limit - 30) // 2
-        text = f"{text[:keep]}...({len(text)} characters)...{text[-keep:]}"
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so a message stays one line."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def clip(text: str, limit: int = 600) -> str:
+    """``text`` cut in the middle to about ``limit`` characters, so a huge value
+    cannot flood a log while the message's start and end (what to do) stay.
+
+    Apply it after masking secrets: a secret cut in two would not be found.
+    """
+    if len(text) <= limit:
+        return text
+    keep = (limit - 30) // 2
+    return f"{text[:keep]}...({len(text)} characters)...{text[-keep:]}"
 
 
 class FluidError(Exception):
@@ -37,7 +44,7 @@ class ConfigError(FluidError):
     exit_code = EXIT_CONFIG
 
     def __init__(self, field: str, message: str) -> None:
-        field, message = printable(field, 120), printable(message)
+        field, message = printable(field), printable(message)
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message

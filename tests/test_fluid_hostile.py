@@ -792,11 +792,9 @@ def test_a_mount_that_refuses_to_be_looked_at_is_not_called_hung(
 
 
 def test_a_huge_bad_value_gives_a_short_message(tmp_path: Path) -> None:
-    doc = _doc(**{"io-threads": "x" * 100_000, "k" * 100_000: "1"})
-    error = _refused(tmp_path, doc)
-    assert len(str(error)) < 1000
-    doc = _doc(**{"k" * 100_000: "1"})
-    error = _refused(tmp_path, doc)
-    assert len(str(error)) < 1000 and error.field.startswith("mounts[0].options.kkk")
-    long_value = _refused(tmp_path, _doc(**{"io-threads": "x" * 100_000}))
-    assert str(long_value).endswith("is not a whole number")
+    for opts in ({"io-threads": "x" * 100_000}, {"k" * 100_000: "1"}):
+        proc = _dry(tmp_path, write_config(tmp_path, _doc(**opts)), timeout=30)
+        assert_clean_failure(proc, EXIT_CONFIG)
+        assert len(proc.stderr) < 1000, len(proc.stderr)
+    assert proc.stderr.startswith("curvine-fluid: mounts[0].options.kkk")
+    assert proc.stderr.rstrip().endswith("for Curvine TOML keys")
