@@ -296,10 +296,21 @@ class Checks:
             self.client, self.info = bounded(ask, self.timeout + 1.0, "leader")
         except (OSError, TimeoutError) as exc:
             shown = ", ".join(self.settings.shown_endpoints())
-            raise Failed(
-                f"no leader answered at {shown}: {self.settings.redactor.scrub(str(exc))}",
+            why = str(exc)
+            fix = (
                 "check the masters' logs for a raft election problem, and that "
-                "master-endpoints lists the masters' RPC addresses",
+                "master-endpoints lists the masters' RPC addresses"
+            )
+            if "bad reply" in why or "bad frame" in why:
+                # Something answers there, but not in Curvine's RPC protocol.
+                fix = (
+                    "an endpoint answers, but not as a Curvine master: give the "
+                    "masters' RPC port (8995 by default), not their web port "
+                    "(9000) or another service's"
+                )
+            raise Failed(
+                f"no leader answered at {shown}: {self.settings.redactor.scrub(why)}",
+                fix,
             ) from None
         leader = str(getattr(self.info, "leader", ""))
         if self.settings.endpoints_secret:

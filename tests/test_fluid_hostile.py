@@ -798,3 +798,47 @@ def test_a_huge_bad_value_gives_a_short_message(tmp_path: Path) -> None:
         assert len(proc.stderr) < 1000, len(proc.stderr)
     assert proc.stderr.startswith("curvine-fluid: mounts[0].options.kkk")
     assert proc.stderr.rstrip().endswith("for Curvine TOML keys")
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    """An endpoint that answers like a web port: an HTTP reply, then close."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.recv(4096)
+                    conn.sendall(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+                    )
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        sock.close()
+
+
+def test_a_web_port_given_as_a_master_says_which_port_to_use(
+    tmp_path: Path, web_server: str
+) -> None:
+    cfg = write_config(tmp_path, basic_config(web_server, tmp_path / "t"))
+    proc = _dry(tmp_path, cfg, timeout=30)
+    assert_clean_failure(proc, EXIT_CHECK)
+    line = next(ln for ln in proc.stdout.splitlines() if "a leader answers" in ln)
+    assert "FAILED" in line and "RPC port" in line and "web port" in line
