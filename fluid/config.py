@@ -229,18 +229,27 @@ def dataset_path(mount_point: object, field_name: str = "mounts[0].mountPoint") 
     if _CONTROL.search(text):
         raise ConfigError(field_name, "contains control characters")
     scheme, sep, rest = text.partition("://")
+    if not sep and text.lower().startswith("curvine:"):
+        path = text[len("curvine:") :].lstrip("/")
+        raise ConfigError(
+            field_name,
+            f"{text!r} is not a Curvine path; write curvine:///{path}",
+        )
     if not sep or scheme.lower() != "curvine":
         raise ConfigError(
             field_name,
             f"{text!r} is not a Curvine path; expected curvine:///<path>, "
             "e.g. curvine:///data",
         )
+    if not rest:
+        raise ConfigError(field_name, f"{text!r} has no path; write curvine:///<path>")
     if not rest.startswith("/"):
         host = rest.split("/", 1)[0]
         raise ConfigError(
             field_name,
             f"{text!r} names a host {host!r}; the masters come from master-endpoints, "
-            "so write curvine:///<path>",
+            f"so write curvine:///<path> (curvine:///{rest} if {host!r} is the "
+            "first directory)",
         )
     segments = [s for s in rest.split("/") if s]
     if any(s in (".", "..") for s in segments):

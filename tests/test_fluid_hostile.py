@@ -842,3 +842,18 @@ def test_a_web_port_given_as_a_master_says_which_port_to_use(
     assert_clean_failure(proc, EXIT_CHECK)
     line = next(ln for ln in proc.stdout.splitlines() if "a leader answers" in ln)
     assert "FAILED" in line and "RPC port" in line and "web port" in line
+
+
+@pytest.mark.parametrize(
+    "point, words",
+    [
+        ("curvine://", "no path"),
+        ("curvine:/data", "curvine:///data"),
+        ("curvine:data", "curvine:///data"),
+        ("curvine://data", "curvine:///data"),
+    ],
+)
+def test_near_miss_mount_points_get_the_spelling_to_use(point: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.dataset_path(point)
+    assert words in str(info.value)
