@@ -857,3 +857,35 @@ def test_near_miss_mount_points_get_the_spelling_to_use(point: str, words: str) 
     with pytest.raises(ConfigError) as info:
         config.dataset_path(point)
     assert words in str(info.value)
+
+
+CONSOLE = Path(sys.executable).parent / "curvine-fluid"
+
+
+@pytest.mark.skipif(not CONSOLE.exists(), reason="curvine-fluid is not installed")
+@pytest.mark.parametrize(
+    "text, extra, code",
+    [
+        ("{not json", (), EXIT_CONFIG),
+        ('{"mounts": []}', (), EXIT_CONFIG),
+        (json.dumps(_doc()), ("--check-timeout", "soon"), EXIT_USAGE),
+        (json.dumps(_doc(**{"io-threads": HUGE})), (), EXIT_CONFIG),
+    ],
+)
+def test_the_console_script_fails_as_python_m_fluid_does(
+    tmp_path: Path, text: str, extra: tuple[str, ...], code: int
+) -> None:
+    cfg = write_config(tmp_path, text)
+    common = ["--config", str(cfg), "--curvine-home", str(tmp_path / "h"), *extra]
+    script = subprocess.run(
+        [str(CONSOLE), *common],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    module = run_fluid(*common, timeout=30)
+    for proc in (script, module):
+        assert proc.returncode == code, proc.stderr
+        assert "Traceback" not in proc.stderr + proc.stdout
+    assert script.stderr == module.stderr
