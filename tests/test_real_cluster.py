@@ -539,16 +539,17 @@ def test_chmod_chown_utime(cv: Client, d: str) -> None:
         cv.utime(f"{d}/missing", (1, 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Curvine 0.2 masters accept SetAttr with replicas but do not apply it",
-)
-def test_set_replicas_is_recorded(cv: Client, d: str) -> None:
+def test_set_replicas_the_master_ignores_is_an_error(cv: Client, d: str) -> None:
+    """Curvine 0.2 masters accept SetAttr replicas but keep the old count."""
     cv.write_bytes(f"{d}/f", b"x")
+    before = cv.stat(f"{d}/f").replicas
 
-    cv.set_replicas(f"{d}/f", 2)
+    with pytest.raises(io.UnsupportedOperation, match="did not apply") as raised:
+        cv.set_replicas(f"{d}/f", before + 1)
 
-    assert cv.stat(f"{d}/f").replicas == 2
+    assert raised.value.errno == errno.EOPNOTSUPP
+    assert raised.value.kind_name == "Unsupported"  # type: ignore[attr-defined]
+    assert cv.stat(f"{d}/f").replicas == before
 
 
 def test_symlink(cv: Client, d: str) -> None:
@@ -570,17 +571,14 @@ def test_symlink(cv: Client, d: str) -> None:
         cv.symlink("/x", f"{d}/missing/link")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Curvine 0.2 masters accept a forced Symlink over a link but keep the "
-    "old target",
-)
 def test_symlink_force_replaces_a_link(cv: Client, d: str) -> None:
+    """Curvine 0.2 masters keep the old target; the client replaces the link."""
     cv.symlink("/first", f"{d}/link")
 
     cv.symlink("/second", f"{d}/link", force=True)
 
     assert cv.readlink(f"{d}/link") == "/second"
+    assert cv.stat(f"{d}/link").is_symlink
 
 
 def test_walk(cv: Client, d: str) -> None:

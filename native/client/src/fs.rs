@@ -9,7 +9,7 @@ use wire::RpcCode;
 
 use crate::conf::ClientConf;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::master::MasterClient;
 use crate::worker::WorkerPool;
 
@@ -292,14 +292,57 @@ impl Client {
         Ok(resp.status)
     }
 
+    /// Sets the replica count of a file, or with `recursive` of every file
+    /// under a directory. A master that answers but keeps the old count
+    /// (Curvine 0.2 does) gives `Unsupported` rather than a silent no-op.
+    pub fn set_replicas(&self, path: &str, replicas: i32, recursive: bool) -> Result<()> {
+        let opts = proto::SetAttrOptsProto {
+            recursive,
+            replicas: Some(replicas),
+            ..Default::default()
+        };
+        let status = self.set_attr(path, opts)?;
+
+        // Directories and links have no replica count of their own; a
+        // recursive call is judged by the first file directly inside.
+        let file = proto::FileTypeProto::File as i32;
+        let sample = if status.file_type == file {
+            Some(status)
+        } else if status.is_dir && recursive {
+            self.list_page(path, None, 1000)?
+                .into_iter()
+                .find(|s| s.file_type == file)
+        } else {
+            None
+        };
+        match sample {
+            Some(s) if s.replicas != replicas => Err(Error::new(
+                Code::Unsupported,
+                format!(
+                    "the master did not apply the replica count {replicas}: {} still has {} \
+                     (this Curvine release accepts SetAttr replicas but ignores them)",
+                    s.path, s.replicas
+                ),
+            )
+            .with_path(path)),
+            _ => Ok(()),
+        }
+    }
+
     /// Creates `link` pointing at `target`; `force` replaces an existing
     /// link.
+    ///
+    /// Some masters (Curvine 0.2) accept a forced Symlink over a link and
+    /// keep the old target. Then the old link is deleted and the new one
+    /// created, which is not atomic: in between the link is missing, and a
+    /// client that creates it first makes this call fail with
+    /// FileAlreadyExists.
     pub fn symlink(&self, target: &str, link: &str, force: bool) -> Result<()> {
         check_path(link)?;
         if target.is_empty() {
             return Err(Error::invalid("symlink target is empty").with_path(link));
         }
-        let req = proto::SymlinkRequest {
+        let mut req = proto::SymlinkRequest {
             target: target.into(),
             link: link.into(),
             force,
@@ -307,6 +350,24 @@ impl Client {
             owner: None,
             group: None,
         };
+        let _: proto::SymlinkResponse = self.rpc(RpcCode::Symlink, &req, Some(link))?;
+        if !force {
+            return Ok(());
+        }
+
+        let now = self.stat(link)?;
+        if now.target.as_deref() == Some(target) {
+            return Ok(());
+        }
+        if now.file_type != proto::FileTypeProto::Link as i32 {
+            return Err(Error::new(
+                Code::Server(wire::ErrorKind::FileAlreadyExists as i32),
+                "exists and is not a symlink",
+            )
+            .with_path(link));
+        }
+        self.delete(link, false)?;
+        req.force = false;
         let _: proto::SymlinkResponse = self.rpc(RpcCode::Symlink, &req, Some(link))?;
         Ok(())
     }

@@ -328,14 +328,17 @@ int32_t cv_set_times(struct cv_client *client,
                      int64_t atime_ms,
                      int64_t mtime_ms);
 
-// Sets the replica count the master keeps for a file (1..99).
+// Sets the replica count the master keeps for a file (1..99), or with
+// `recursive` for every file under a directory. CV_ERR_UNSUPPORTED when
+// the master answered but did not apply it (Curvine 0.2 masters).
 int32_t cv_set_replicas(struct cv_client *client,
                         const char *path,
                         int32_t replicas,
                         bool recursive);
 
 // Creates the symlink `link` pointing at `target`; `force` replaces an
-// existing link.
+// existing link. Where the master keeps the old target despite `force`,
+// the link is deleted and created again: not atomic.
 int32_t cv_symlink(struct cv_client *client, const char *target, const char *link, bool force);
 
 // One page of a directory listing, in name order: at most `limit` entries

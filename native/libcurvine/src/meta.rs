@@ -177,7 +177,9 @@ pub unsafe extern "C" fn cv_set_times(
     })
 }
 
-/// Sets the replica count the master keeps for a file (1..99).
+/// Sets the replica count the master keeps for a file (1..99), or with
+/// `recursive` for every file under a directory. CV_ERR_UNSUPPORTED when
+/// the master answered but did not apply it (Curvine 0.2 masters).
 #[no_mangle]
 pub unsafe extern "C" fn cv_set_replicas(
     client: *mut cv_client,
@@ -193,17 +195,13 @@ pub unsafe extern "C" fn cv_set_replicas(
                 Error::invalid(format!("replica count {replicas} is not in 1..99")).with_path(path),
             );
         }
-        let opts = proto::SetAttrOptsProto {
-            recursive,
-            replicas: Some(replicas),
-            ..Default::default()
-        };
-        set_attr(client, path, opts)
+        client.set_replicas(path, replicas, recursive)
     })
 }
 
 /// Creates the symlink `link` pointing at `target`; `force` replaces an
-/// existing link.
+/// existing link. Where the master keeps the old target despite `force`,
+/// the link is deleted and created again: not atomic.
 #[no_mangle]
 pub unsafe extern "C" fn cv_symlink(
     client: *mut cv_client,

@@ -294,3 +294,52 @@ fn metadata_through_the_abi() {
     assert_eq!(unsafe { (*table).len }, 0);
     unsafe { meta::cv_mount_list_free(table) };
 }
+
+#[test]
+fn attributes_the_master_ignores_are_not_silent() {
+    let mini = Mini::start(&["--workers", "1"]);
+    let h = connect(&mini, false);
+    let c = |s: &str| CString::new(s).unwrap();
+    assert_eq!(
+        unsafe { cv_mkdir(h.0, c("/r").as_ptr(), false, 0o755) },
+        CV_OK
+    );
+    let mut w = ptr::null_mut();
+    assert_eq!(
+        unsafe { cv_writer_open(h.0, c("/r/f").as_ptr(), 0, 0, 0, &mut w) },
+        CV_OK
+    );
+    assert_eq!(unsafe { cv_writer_close(w) }, CV_OK);
+
+    // The master answers SetAttr replicas and keeps the old count.
+    assert_eq!(
+        unsafe { meta::cv_set_replicas(h.0, c("/r/f").as_ptr(), 2, false) },
+        CV_ERR_UNSUPPORTED
+    );
+    assert!(message().contains("did not apply"), "{}", message());
+    assert_eq!(
+        unsafe { meta::cv_set_replicas(h.0, c("/r").as_ptr(), 2, true) },
+        CV_ERR_UNSUPPORTED
+    );
+    assert!(message().contains("/r/f"), "{}", message());
+
+    // The master accepts a forced symlink over a link and keeps the old
+    // target; the client replaces the link itself.
+    let link = |target: &str, force| unsafe {
+        meta::cv_symlink(h.0, c(target).as_ptr(), c("/r/l").as_ptr(), force)
+    };
+    assert_eq!(link("/first", false), CV_OK);
+    assert_eq!(link("/second", true), CV_OK);
+    let mut st = ptr::null_mut();
+    assert_eq!(unsafe { cv_stat(h.0, c("/r/l").as_ptr(), &mut st) }, CV_OK);
+    let target = unsafe { CStr::from_ptr((*st).target) }
+        .to_str()
+        .unwrap()
+        .to_string();
+    unsafe { cv_file_status_free(st) };
+    assert_eq!(target, "/second");
+    assert_eq!(
+        unsafe { meta::cv_symlink(h.0, c("/x").as_ptr(), c("/r/f").as_ptr(), true) },
+        CV_KIND_FILE_ALREADY_EXISTS
+    );
+}

@@ -303,8 +303,7 @@ fn dispatch(cluster: &Cluster, frame: &Frame) -> NsResult<Vec<u8>> {
         Some(RpcCode::Symlink) => {
             let req: SymlinkRequest = decode(frame)?;
             let run = || {
-                let removed = lock(&cluster.ns).symlink(&req)?;
-                cluster.drop_blocks(&removed.blocks);
+                lock(&cluster.ns).symlink(&req)?;
                 Ok(SymlinkResponse {}.encode_to_vec())
             };
             once(cluster, req_id, false, run, || Ok(Vec::new()))?

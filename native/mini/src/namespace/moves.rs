@@ -150,8 +150,9 @@ impl Namespace {
     }
 
     /// Symlink: a LINK inode holding `target`. An existing entry is kind 7
-    /// unless it is a link and `force` is set.
-    pub fn symlink(&mut self, req: &SymlinkRequest) -> NsResult<Removed> {
+    /// unless it is a link and `force` is set; then, as Curvine 0.2 masters
+    /// do, the call succeeds and the link keeps its old target.
+    pub fn symlink(&mut self, req: &SymlinkRequest) -> NsResult<()> {
         let link = req.link.as_str();
         let parts = components(link)?;
         if parts.is_empty() {
@@ -161,7 +162,6 @@ impl Namespace {
             .dir_at(&parts[..parts.len() - 1])
             .ok_or_else(|| common(format!("Directory of {link} does not exist")))?;
 
-        let mut removed = Removed::default();
         if let Some(old) = self.lookup(&parts) {
             let is_link = self.inodes[&old]
                 .file()
@@ -169,8 +169,7 @@ impl Namespace {
             if !is_link || !req.force {
                 return Err(already_exists(link));
             }
-            self.unlink(old);
-            removed = self.drop_subtree(old);
+            return Ok(());
         }
 
         let meta = FileMeta {
@@ -195,7 +194,7 @@ impl Namespace {
             InodeKind::File(meta),
             &attrs,
         );
-        Ok(removed)
+        Ok(())
     }
 
     /// SetAttr: only the fields present are applied; `recursive` carries
@@ -235,16 +234,12 @@ impl Namespace {
                 inode.x_attr.remove(k);
             }
             inode.ctime = now_ms();
-            match &mut inode.kind {
-                InodeKind::File(f) => {
-                    if let Some(replicas) = opts.replicas {
-                        f.replicas = replicas;
-                    }
-                }
+            // Replicas are accepted and ignored, as by Curvine 0.2 masters.
+            match &inode.kind {
                 InodeKind::Dir { children } if opts.recursive => {
                     pending.extend(children.values().copied());
                 }
-                InodeKind::Dir { .. } => {}
+                InodeKind::Dir { .. } | InodeKind::File(_) => {}
             }
         }
         Ok(self.inodes[&id].status(path))
