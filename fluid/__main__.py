@@ -24,6 +24,7 @@ from fluid.errors import (
     CheckFailed,
     ConfigError,
     FluidError,
+    UsageError,
     clip,
 )
 from fluid.report import Report
@@ -170,6 +171,21 @@ def _curvine_home(args: argparse.Namespace) -> Path:
     return DEFAULT_CURVINE_HOME
 
 
+def _check_report_path(report: Path, config_path: Path, home: Path) -> None:
+    """Refuse a --report that would overwrite a file curvine-fluid reads or writes."""
+    taken = {
+        "the config file": config_path,
+        "the TOML": toml.conf_path(home),
+        "mount-curvine.sh": home / launch.SCRIPT_NAME,
+    }
+    mine = os.path.realpath(report)
+    for what, other in taken.items():
+        if mine == os.path.realpath(other):
+            raise UsageError(
+                f"--report {report} is {what}; give the report a file of its own"
+            )
+
+
 def _run(args: argparse.Namespace, report: Report) -> int:
     path = config.find_config(args.config, os.environ)
     report.facts["config"] = str(path)
@@ -198,6 +214,8 @@ def _run(args: argparse.Namespace, report: Report) -> int:
     }
 
     home = _curvine_home(args)
+    if args.report:
+        _check_report_path(Path(args.report), path, home)
     fuse_bin = Path(args.fuse_bin) if args.fuse_bin else launch.default_fuse_bin(home)
     # mount-curvine.sh would look a bare name up in $PATH; exec would not.
     fuse_bin = Path(os.path.abspath(fuse_bin))
@@ -282,11 +300,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass  # the leader check reports it
     _scrub_logs(report.redactor)
     code, error = EXIT_OK, None
+    write_report = True
     try:
         code = _run(args, report)
     except FluidError as exc:
         code, error = exc.exit_code, clip(report.redactor.scrub(str(exc)))
         print(f"curvine-fluid: {error}", file=sys.stderr)
+        # A usage error may be the report path itself: write nothing there.
+        write_report = not isinstance(exc, UsageError)
     except KeyboardInterrupt:
         code, error = EXIT_INTERNAL, "interrupted"
         print("curvine-fluid: interrupted", file=sys.stderr)
@@ -299,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         log.debug("%s", report.redactor.scrub(traceback.format_exc()))
-    if args.report:
+    if args.report and write_report:
         try:
             report.write_json(Path(args.report), code, error)
         except FluidError as exc:

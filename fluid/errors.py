@@ -38,6 +38,12 @@ class FluidError(Exception):
     exit_code = EXIT_INTERNAL
 
 
+class UsageError(FluidError):
+    """The command line asks for something that cannot work."""
+
+    exit_code = EXIT_USAGE
+
+
 class ConfigError(FluidError):
     """config.json, an option, an endpoint or a secret cannot work as given."""
 

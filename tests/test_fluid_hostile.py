@@ -889,3 +889,21 @@ def test_the_console_script_fails_as_python_m_fluid_does(
         assert proc.returncode == code, proc.stderr
         assert "Traceback" not in proc.stderr + proc.stdout
     assert script.stderr == module.stderr
+
+
+@pytest.mark.parametrize("which", ["toml", "script", "config"])
+def test_a_report_over_a_file_curvine_fluid_needs_is_refused(
+    tmp_path: Path, which: str
+) -> None:
+    cfg = write_config(tmp_path, _doc())
+    home = tmp_path / "home"
+    report = {
+        "toml": home / "conf" / "curvine-cluster.toml",
+        "script": home / "mount-curvine.sh",
+        "config": cfg,
+    }[which]
+    before = cfg.read_text()
+    proc = _dry(tmp_path, cfg, "--report", report, timeout=30)
+    assert_clean_failure(proc, EXIT_USAGE)
+    assert "--report" in proc.stderr
+    assert cfg.read_text() == before
