@@ -422,6 +422,30 @@ fn random_name() -> String {
 }
 
 #[test]
+fn a_file_being_written_reads_as_its_committed_blocks() {
+    let mini = Mini::start(&["--workers", "1"]);
+    let writer = client(&mini, false);
+    let reader = client(&mini, false);
+    let data = random(2 * BLOCK + 100);
+
+    // One block in: it is allocated but not committed yet.
+    let mut w = FileWriter::open(writer.clone(), "/growing", &WriteOptions::default()).unwrap();
+    w.write(&data[..BLOCK / 2]).unwrap();
+    assert_eq!(reader.stat("/growing").unwrap().len, 0);
+    assert_eq!(read_all(&reader, "/growing"), b"");
+
+    // Two blocks committed (by the AddBlock of the third), the third open.
+    w.write(&data[BLOCK / 2..]).unwrap();
+    let st = reader.stat("/growing").unwrap();
+    assert!(!st.is_complete);
+    assert_eq!(st.len as usize, 2 * BLOCK);
+    assert_eq!(read_all(&reader, "/growing"), &data[..2 * BLOCK]);
+
+    w.close().unwrap();
+    assert_eq!(read_all(&reader, "/growing"), data);
+}
+
+#[test]
 fn one_client_serves_many_threads() {
     let mini = Mini::start(&["--workers", "2"]);
     for sc in [false, true] {

@@ -212,8 +212,9 @@ impl Namespace {
         }
     }
 
-    /// GetBlockLocations: every block must be readable, and every block
-    /// but the last full.
+    /// GetBlockLocations: every block but the last must be full. A file
+    /// being written lists its uncommitted block too, with no locations and
+    /// length 0, so a reader sees exactly the committed bytes.
     pub fn block_locations(&self, path: &str) -> NsResult<FileBlocks> {
         let id = self.resolve(path)?;
         self.check_blocks(path, id)?;
@@ -229,12 +230,6 @@ impl Namespace {
                 return Err(common(format!(
                     "Block {} of {path} is {} bytes, expected the block size {}",
                     b.id, b.len, f.block_size
-                )));
-            }
-            if b.locations.is_empty() {
-                return Err(common(format!(
-                    "File {path}, block {} lost (no worker can read it)",
-                    b.id
                 )));
             }
         }
