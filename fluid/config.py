@@ -510,12 +510,10 @@ def load(
     fuse_toml = lookup.toml_keys("fuse")
     flags, fuse_toml = _fuse_flags(lookup, fuse_toml)
 
-    if (
-        read_only_field
-        and "readonly" not in dict(flags)
-        and "readonly" not in fuse_toml
-    ):
-        flags.append(("readonly", True))
+    if read_only_field:
+        _keep_read_only(lookup, flags, fuse_toml)
+        if "readonly" not in dict(flags) and "readonly" not in fuse_toml:
+            flags.append(("readonly", True))
     _check_conflicts(flags, fuse_toml)
 
     has_secrets = origin.secret or any(
@@ -612,6 +610,27 @@ def _fuse_flags(
             continue
         flags.append((name, value))
     return flags, fuse_toml
+
+
+def _keep_read_only(
+    lookup: _Lookup,
+    flags: list[tuple[str, opts.Value]],
+    fuse_toml: dict[str, tuple[opts.Value, Origin]],
+) -> None:
+    """Refuse an option that would make a mount the Dataset marks readOnly
+    writable."""
+    if dict(flags).get("readonly") is False:
+        origin = lookup.typed("readonly")[1]
+        raise ConfigError(origin.field if origin else "readonly", _WRITABLE)
+    found = fuse_toml.get("readonly")
+    if found is not None and found[0] is False:
+        raise ConfigError(found[1].field, _WRITABLE)
+
+
+_WRITABLE = (
+    "false conflicts with the mount's readOnly: true; drop the option, or set "
+    "readOnly: false in the Dataset"
+)
 
 
 def _check_conflicts(

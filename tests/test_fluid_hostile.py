@@ -907,3 +907,13 @@ def test_a_report_over_a_file_curvine_fluid_needs_is_refused(
     assert_clean_failure(proc, EXIT_USAGE)
     assert "--report" in proc.stderr
     assert cfg.read_text() == before
+
+
+@pytest.mark.parametrize("key", ["readonly", "fuse.readonly"])
+def test_a_read_only_mount_cannot_be_made_writable_by_an_option(
+    tmp_path: Path, key: str
+) -> None:
+    doc = _doc(**{key: "false"})
+    doc["mounts"][0]["readOnly"] = True
+    error = _refused(tmp_path, doc)
+    assert error.field.endswith(key) and "readOnly" in error.message
