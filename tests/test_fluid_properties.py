@@ -27,8 +27,18 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
+# Text with lone surrogates too: json.dumps writes them as \ud800 escapes, as
+# a careless writer of config.json could.
+any_text = st.text(st.characters(exclude_categories=()), max_size=30)
+huge_numbers = st.text("0123456789", min_size=4301, max_size=4400)
+
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | any_text,
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.dictionaries(st.text(max_size=12), inner, max_size=4)
@@ -44,9 +54,11 @@ KNOWN_NAMES = sorted(
         *(f"fuse.{k}" for k in options.FUSE_KEYS),
     ]
 )
-option_names = st.sampled_from(KNOWN_NAMES) | st.text(max_size=20)
+option_names = st.sampled_from(KNOWN_NAMES) | st.text(max_size=20) | any_text
 option_texts = st.one_of(
     st.text(max_size=30),
+    any_text,
+    huge_numbers,
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.sampled_from(["true", "False", "yes", "off", "1MB", "12h", "022", "0o7", "a,b"]),
     st.floats(allow_nan=True).map(str),
