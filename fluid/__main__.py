@@ -148,7 +148,10 @@ def _scrub_logs(redactor: Redactor) -> None:
     if logging.lastResort is not None:
         handlers.append(logging.lastResort)
     for handler in handlers:
-        if not any(isinstance(f, _Scrub) for f in handler.filters):
+        mine = [f for f in handler.filters if isinstance(f, _Scrub)]
+        if mine:
+            mine[0].redactor = redactor
+        else:
             handler.addFilter(_Scrub(redactor))
 
 
