@@ -540,3 +540,47 @@ fn retransmissions_are_answered_from_the_retry_cache() {
         18
     );
 }
+
+#[test]
+fn ctime_and_link_counts_as_a_curvine_master_reports_them() {
+    let mini = Mini::start(&[]);
+    let mut m = mini.leader_conn();
+    mkdir(&mut m, "/d/a");
+    mkdir(&mut m, "/d/b");
+    touch(&mut m, "/d/f", b"data");
+
+    // Fresh inodes have no ctime; a directory counts its subdirectories.
+    let (f, d) = (stat(&mut m, "/d/f"), stat(&mut m, "/d"));
+    assert_eq!((f.ctime, d.ctime), (None, None));
+    assert_eq!((f.nlink, d.nlink, stat(&mut m, "/d/a").nlink), (1, 4, 2));
+
+    // The first attribute change sets it; the internal attribute that
+    // holds it is neither settable nor shown.
+    let r: SetAttrResponse = m.ok(
+        RpcCode::SetAttr,
+        &SetAttrRequest {
+            path: "/d/f".into(),
+            opts: SetAttrOptsProto {
+                mode: Some(0o600),
+                add_x_attr: [
+                    ("\0curvine.ctime".to_string(), 7i64.to_le_bytes().to_vec()),
+                    ("user.k".to_string(), b"v".to_vec()),
+                ]
+                .into(),
+                ..Default::default()
+            },
+        },
+    );
+    let ctime = r.status.ctime.expect("a ctime after SetAttr");
+    assert!(ctime >= f.mtime, "{ctime} < {}", f.mtime);
+    let f = stat(&mut m, "/d/f");
+    assert_eq!(f.ctime, Some(ctime));
+    assert_eq!(f.x_attr.keys().collect::<Vec<_>>(), ["user.k"]);
+
+    // A rename sets the moved inode's ctime, not its parents'.
+    assert_eq!(rename(&mut m, "/d/a", "/d/b/a", 0), Ok(true));
+    assert!(stat(&mut m, "/d/b/a").ctime.is_some());
+    let (d, b) = (stat(&mut m, "/d"), stat(&mut m, "/d/b"));
+    assert_eq!((d.ctime, b.ctime), (None, None));
+    assert_eq!((d.nlink, b.nlink), (3, 3));
+}

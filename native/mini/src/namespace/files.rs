@@ -116,7 +116,7 @@ impl Namespace {
                 return Err(already_exists(path));
             }
             let dropped = self.overwrite(id, opts);
-            return Ok((self.inodes[&id].status(path), dropped));
+            return Ok((self.status_of(id, path), dropped));
         }
 
         let attrs = NewAttrs {
@@ -143,7 +143,7 @@ impl Namespace {
             InodeKind::File(meta),
             &attrs,
         );
-        Ok((self.inodes[&id].status(path), Vec::new()))
+        Ok((self.status_of(id, path), Vec::new()))
     }
 
     /// Empties an existing file for a new writer; returns the dropped blocks.
@@ -153,7 +153,8 @@ impl Namespace {
             return Vec::new();
         };
         inode.mtime = now;
-        inode.ctime = now;
+        // An overwritten file starts afresh, as a new one does.
+        inode.ctime = None;
         inode.storage_policy = opts.storage_policy;
         let Some(f) = inode.file_mut() else {
             return Vec::new();
@@ -193,6 +194,9 @@ impl Namespace {
             return Ok((self.file_blocks(path, id), dropped));
         }
         self.check_blocks(path, id)?;
+        if let Some(inode) = self.inodes.get_mut(&id) {
+            inode.ctime = Some(now_ms());
+        }
         self.file_meta(id).writers.insert(opts.client_name.clone());
         Ok((self.file_blocks(path, id), Vec::new()))
     }
@@ -205,7 +209,7 @@ impl Namespace {
             None => (FileTypeProto::Dir, Vec::new()),
         };
         FileBlocks {
-            status: inode.status(path),
+            status: self.status_of(id, path),
             file_type,
             storage_type: inode.storage_policy.storage_type,
             blocks,
@@ -353,7 +357,6 @@ impl Namespace {
         let now = now_ms();
         if let Some(inode) = self.inodes.get_mut(&id) {
             inode.mtime = now;
-            inode.ctime = now;
         }
         if !only_flush {
             self.file_meta(id).writers.remove(client_name);

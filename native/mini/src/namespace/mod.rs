@@ -23,6 +23,10 @@ pub const ROOT_ID: i64 = 1000;
 /// (0o777 under the usual umask 0o022).
 pub const DEFAULT_MODE: u32 = 0o755;
 
+/// The extended attribute where Curvine keeps an inode's ctime. It is the
+/// master's own: SetAttr cannot touch it and statuses never show it.
+pub const CTIME_X_ATTR: &str = "\0curvine.ctime";
+
 pub type NsResult<T> = Result<T, ErrorBlob>;
 
 /// A generic refusal: Curvine answers most validation errors with kind 10000.
@@ -111,7 +115,9 @@ pub struct Inode {
     pub kind: InodeKind,
     pub mtime: i64,
     pub atime: i64,
-    pub ctime: i64,
+    /// Set by the first attribute change or move; a fresh inode has none,
+    /// as on a Curvine master.
+    pub ctime: Option<i64>,
     pub mode: u32,
     pub owner: String,
     pub group: String,
@@ -152,20 +158,27 @@ impl Inode {
         }
     }
 
-    /// The status Curvine reports, under the path the caller asked for.
-    pub fn status(&self, path: &str) -> FileStatusProto {
+    /// The status Curvine reports, under the path the caller asked for; a
+    /// directory's link count needs `subdirs`, the number of directories
+    /// directly inside it.
+    fn status_with(&self, path: &str, subdirs: u32) -> FileStatusProto {
         let mut status = FileStatusProto {
             id: self.id,
             path: path.to_string(),
             name: self.name.clone(),
             mtime: self.mtime,
             atime: self.atime,
-            x_attr: self.x_attr.clone(),
+            x_attr: self
+                .x_attr
+                .iter()
+                .filter(|(k, _)| k.as_str() != CTIME_X_ATTR)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             storage_policy: self.storage_policy,
             owner: self.owner.clone(),
             group: self.group.clone(),
             mode: self.mode,
-            ctime: Some(self.ctime),
+            ctime: self.ctime,
             ..Default::default()
         };
         match &self.kind {
@@ -174,7 +187,7 @@ impl Inode {
                 status.children_num = children.len() as i32;
                 status.len = children.len() as i64;
                 status.file_type = FileTypeProto::Dir as i32;
-                status.nlink = 2;
+                status.nlink = 2 + subdirs;
             }
             InodeKind::File(f) => {
                 status.is_complete = f.is_complete();
@@ -280,7 +293,7 @@ impl Namespace {
             },
             mtime: now,
             atime: now,
-            ctime: now,
+            ctime: None,
             mode: DEFAULT_MODE,
             owner: String::new(),
             group: String::new(),
@@ -317,9 +330,19 @@ impl Namespace {
         (dirs, self.inodes.len() as i64 - dirs)
     }
 
+    /// The status of inode `id` under `path`.
+    pub fn status_of(&self, id: i64, path: &str) -> FileStatusProto {
+        let inode = &self.inodes[&id];
+        let subdirs = inode.children().map_or(0, |children| {
+            let dirs = children.values().filter(|c| self.inodes[c].is_dir());
+            dirs.count() as u32
+        });
+        inode.status_with(path, subdirs)
+    }
+
     pub fn status(&self, path: &str) -> NsResult<FileStatusProto> {
         let id = self.resolve(path)?;
-        Ok(self.inodes[&id].status(path))
+        Ok(self.status_of(id, path))
     }
 
     pub fn exists(&self, path: &str) -> NsResult<bool> {
@@ -338,7 +361,7 @@ impl Namespace {
         let id = self.resolve(path)?;
         let inode = &self.inodes[&id];
         let Some(children) = inode.children() else {
-            return Ok(vec![inode.status(path)]);
+            return Ok(vec![self.status_of(id, path)]);
         };
 
         let after = match start_after {
@@ -349,7 +372,7 @@ impl Namespace {
         Ok(children
             .range((after, std::ops::Bound::Unbounded))
             .take(limit)
-            .map(|(name, child)| self.inodes[child].status(&child_path(path, name)))
+            .map(|(name, child)| self.status_of(*child, &child_path(path, name)))
             .collect())
     }
 
@@ -408,7 +431,7 @@ impl Namespace {
             kind,
             mtime: now,
             atime: now,
-            ctime: now,
+            ctime: None,
             mode: if attrs.mode == 0 {
                 DEFAULT_MODE
             } else {
@@ -488,9 +511,8 @@ impl Namespace {
         }
 
         if let Some(id) = self.lookup(&parts) {
-            let inode = &self.inodes[&id];
-            if create_parent && inode.is_dir() {
-                return Ok(inode.status(path));
+            if create_parent && self.inodes[&id].is_dir() {
+                return Ok(self.status_of(id, path));
             }
             return Err(already_exists(path));
         }
@@ -505,7 +527,7 @@ impl Namespace {
             },
             attrs,
         );
-        Ok(self.inodes[&id].status(path))
+        Ok(self.status_of(id, path))
     }
 
     /// Unlinks the inode at `path` and everything under it.

@@ -7,7 +7,7 @@ use wire::{ErrorBlob, ErrorKind};
 
 use super::{
     already_exists, common, components, not_found, now_ms, FileMeta, InodeKind, Namespace,
-    NewAttrs, NsResult, Removed,
+    NewAttrs, NsResult, Removed, CTIME_X_ATTR,
 };
 
 /// Rename flags, as Curvine numbers them.
@@ -52,7 +52,7 @@ impl Namespace {
         if let Some(inode) = self.inodes.get_mut(&id) {
             inode.parent = parent;
             inode.name = name.to_string();
-            inode.ctime = now;
+            inode.ctime = Some(now);
         }
         if let Some(p) = self.inodes.get_mut(&parent) {
             p.mtime = now;
@@ -228,12 +228,14 @@ impl Namespace {
                 inode.storage_policy.ttl_action = action;
             }
             for (k, v) in &opts.add_x_attr {
-                inode.x_attr.insert(k.clone(), v.clone());
+                if k != CTIME_X_ATTR {
+                    inode.x_attr.insert(k.clone(), v.clone());
+                }
             }
             for k in &opts.remove_x_attr {
                 inode.x_attr.remove(k);
             }
-            inode.ctime = now_ms();
+            inode.ctime = Some(now_ms());
             // Replicas are accepted and ignored, as by Curvine 0.2 masters.
             match &inode.kind {
                 InodeKind::Dir { children } if opts.recursive => {
@@ -242,7 +244,7 @@ impl Namespace {
                 InodeKind::Dir { .. } | InodeKind::File(_) => {}
             }
         }
-        Ok(self.inodes[&id].status(path))
+        Ok(self.status_of(id, path))
     }
 
     /// Free drops cached copies of data that also lives in an under file
