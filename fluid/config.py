@@ -169,22 +169,28 @@ def json_type(value: object) -> str:
     return "object"
 
 
-def _surrogate_field(value: object, where: str) -> str | None:
-    """The field of the first string holding a lone UTF-16 surrogate, if any."""
-    if isinstance(value, str):
-        return where if _SURROGATE.search(value) else None
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _surrogate_field(item, f"{where}[{index}]")
-            if found:
-                return found
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if _SURROGATE.search(key):
+def _surrogate_field(document: object) -> str | None:
+    """The field of the first string holding a lone UTF-16 surrogate, if any.
+
+    A loop rather than recursion: the document may be nested as deeply as the
+    JSON parser allows.
+    """
+    pending: list[tuple[object, str]] = [(document, "")]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
                 return where or "config.json"
-            found = _surrogate_field(item, f"{where}.{key}" if where else key)
-            if found:
-                return found
+        elif isinstance(value, list):
+            pending.extend(
+                (v, f"{where}[{i}]") for i, v in reversed(list(enumerate(value)))
+            )
+        elif isinstance(value, dict):
+            if any(_SURROGATE.search(k) for k in value):
+                return where or "config.json"
+            pending.extend(
+                (v, f"{where}.{k}" if where else k) for k, v in reversed(value.items())
+            )
     return None
 
 
@@ -211,7 +217,7 @@ def read_json(path: Path) -> dict[str, object]:
         raise ConfigError(name, "a number in it has too many digits") from None
     if not isinstance(document, dict):
         raise ConfigError(name, f"expected a JSON object, got {json_type(document)}")
-    bad = _surrogate_field(document, "")
+    bad = _surrogate_field(document)
     if bad:
         raise ConfigError(
             bad,
