@@ -409,13 +409,14 @@ class Checks:
         with open(path, "rb") as handle:
             head = handle.read(256)
         if head.startswith(b"#!"):
-            interpreter = (
-                head[2:]
-                .split(b"\n", 1)[0]
-                .strip()
-                .split(b" ")[0]
-                .decode("utf-8", "replace")
-            )
+            first = head[2:].split(b"\n", 1)[0]
+            if first.endswith(b"\r"):
+                # The kernel would look for an interpreter whose name ends in \r.
+                raise Failed(
+                    f"{path} is a script with Windows line ends (CRLF)",
+                    f"convert it to LF line ends (sed -i 's/\\r$//' {path})",
+                )
+            interpreter = first.strip().split(b" ")[0].decode("utf-8", "replace")
             if not os.path.exists(interpreter):
                 raise Failed(
                     f"{path} is a script for {interpreter}, which does not exist",

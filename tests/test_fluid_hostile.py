@@ -917,3 +917,29 @@ def test_a_read_only_mount_cannot_be_made_writable_by_an_option(
     doc["mounts"][0]["readOnly"] = True
     error = _refused(tmp_path, doc)
     assert error.field.endswith(key) and "readOnly" in error.message
+
+
+def test_a_fuse_wrapper_with_windows_line_ends_fails_its_check(
+    tmp_path: Path,
+) -> None:
+    wrapper = tmp_path / "curvine-fuse"
+    wrapper.write_bytes(b"#!/bin/sh\r\nexec true\r\n")
+    wrapper.chmod(0o755)
+    cfg = write_config(tmp_path, _doc())
+    proc = run_fluid(
+        "--config",
+        cfg,
+        "--curvine-home",
+        tmp_path / "home",
+        "--fuse-bin",
+        wrapper,
+        "--check-timeout",
+        "1",
+        "--parent-wait",
+        "0",
+        "--dry-run",
+        timeout=30,
+    )
+    assert_clean_failure(proc, EXIT_CHECK)
+    line = next(ln for ln in proc.stdout.splitlines() if "FUSE binary" in ln)
+    assert "FAILED" in line and "CRLF" in line
