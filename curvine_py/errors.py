@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from curvine_py._native import ffi, lib
 
 __all__ = ["CurvineError", "check", "from_status", "kind_name"]
+
+_log = logging.getLogger("curvine_py")
 
 
 class CurvineError(OSError):
@@ -177,4 +180,7 @@ def check(
     """
     if status == 0:
         return
+    detail = lib.cv_last_error_detail()
+    if detail != ffi.NULL and (raw := ffi.string(detail)):
+        _log.debug("server's own text: %s", raw.decode("utf-8", "replace"))
     raise from_status(status, last_error_message(), path, path2, masters)

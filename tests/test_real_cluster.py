@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import logging
 import os
 import random
 import shutil
@@ -374,6 +375,23 @@ def test_a_block_size_below_the_masters_bound_is_refused(cv: Client, d: str) -> 
     with pytest.raises(OSError, match="1048576"):
         cv.write_bytes(f"{d}/f", b"x", block_size=4096)
     assert not cv.exists(f"{d}/f")
+
+
+def test_server_messages_leave_out_thread_and_source_line(
+    cv: Client, d: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The master's thread name and source location go to the debug log only."""
+    with (
+        caplog.at_level(logging.DEBUG, logger="curvine_py"),
+        pytest.raises(OSError) as raised,
+    ):
+        cv.write_bytes(f"{d}/f", b"x", block_size=4096)
+
+    text = str(raised.value)
+    assert "Block size needs to be between 1048576" in text
+    assert "ERROR:" not in text and ".rs:" not in text, text
+    raw = [r.getMessage() for r in caplog.records if "server's own text" in r.message]
+    assert raw and "ERROR:" in raw[0] and ".rs:" in raw[0], raw
 
 
 def test_append_adds_to_the_end(fs: Client, d: str) -> None:

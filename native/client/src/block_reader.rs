@@ -219,6 +219,7 @@ impl FileReader {
         self.close_open();
 
         let mut failures: Vec<String> = Vec::new();
+        let mut details: Vec<String> = Vec::new();
         let mut last_server_error: Option<Error> = None;
         for worker in self.replica_order(index) {
             let endpoint = worker_endpoint(&worker);
@@ -250,6 +251,9 @@ impl FileReader {
                 Err(StreamError::Transport(f)) => failures.push(format!("{endpoint} ({f})")),
                 Err(StreamError::Server(e)) => {
                     failures.push(format!("{endpoint} ({})", e.message));
+                    if let Some(raw) = &e.detail {
+                        details.push(format!("{endpoint}: {raw}"));
+                    }
                     if matches!(e.code, Code::Server(_)) {
                         last_server_error = Some(e);
                     }
@@ -263,7 +267,9 @@ impl FileReader {
             failures.join(", ")
         );
         let code = last_server_error.map_or(Code::Unavailable, |e| e.code);
-        Err(Error::new(code, message).with_path(&self.path))
+        let mut error = Error::new(code, message).with_path(&self.path);
+        error.detail = (!details.is_empty()).then(|| details.join("; "));
+        Err(error)
     }
 
     /// Replicas in the order to try: a local one first when short-circuit

@@ -259,6 +259,12 @@ int32_t cv_last_error_code(void);
 // Valid until the next libcurvine call on this thread.
 const char *cv_last_error_message(void);
 
+// The server's own text behind the last error on this thread, with the
+// thread name and source location that cv_last_error_message() leaves
+// out; "" when there is none. For debug logs. Valid until the next
+// libcurvine call on this thread.
+const char *cv_last_error_detail(void);
+
 // Opens a file for reading: asks the master where its blocks are. The
 // length is fixed at open.
 int32_t cv_reader_open(struct cv_client *client, const char *path, struct cv_reader **out);

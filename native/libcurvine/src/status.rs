@@ -45,12 +45,14 @@ pub const CV_KIND_COMMON: i32 = 10000;
 struct LastError {
     code: i32,
     message: CString,
+    detail: CString,
 }
 
 thread_local! {
     static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
         code: CV_OK,
         message: CString::default(),
+        detail: CString::default(),
     });
 }
 
@@ -69,10 +71,14 @@ pub fn code_of(error: &Error) -> i32 {
     }
 }
 
-fn set_last(code: i32, message: &str) {
-    let message = c_string(message);
+fn set_last(code: i32, message: &str, detail: &str) {
+    let (message, detail) = (c_string(message), c_string(detail));
     LAST_ERROR.with(|last| {
-        *last.borrow_mut() = LastError { code, message };
+        *last.borrow_mut() = LastError {
+            code,
+            message,
+            detail,
+        };
     });
 }
 
@@ -81,12 +87,16 @@ fn set_last(code: i32, message: &str) {
 pub fn guard(body: impl FnOnce() -> Result<(), Error>) -> i32 {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => {
-            set_last(CV_OK, "");
+            set_last(CV_OK, "", "");
             CV_OK
         }
         Ok(Err(error)) => {
             let code = code_of(&error);
-            set_last(code, &error.to_string());
+            set_last(
+                code,
+                &error.to_string(),
+                error.detail.as_deref().unwrap_or_default(),
+            );
             code
         }
         Err(panic) => {
@@ -98,6 +108,7 @@ pub fn guard(body: impl FnOnce() -> Result<(), Error>) -> i32 {
             set_last(
                 CV_ERR_INTERNAL,
                 &format!("internal error in libcurvine: {what}"),
+                "",
             );
             CV_ERR_INTERNAL
         }
@@ -122,6 +133,15 @@ pub extern "C" fn cv_last_error_code() -> i32 {
 pub extern "C" fn cv_last_error_message() -> *const c_char {
     catch_unwind(|| LAST_ERROR.with(|last| last.borrow().message.as_ptr()))
         .unwrap_or(c"internal error in libcurvine".as_ptr())
+}
+
+/// The server's own text behind the last error on this thread, with the
+/// thread name and source location that cv_last_error_message() leaves
+/// out; "" when there is none. For debug logs. Valid until the next
+/// libcurvine call on this thread.
+#[no_mangle]
+pub extern "C" fn cv_last_error_detail() -> *const c_char {
+    catch_unwind(|| LAST_ERROR.with(|last| last.borrow().detail.as_ptr())).unwrap_or(c"".as_ptr())
 }
 
 /// A C string from Rust text; interior NUL bytes (never in Curvine paths)

@@ -49,7 +49,14 @@ fn leader(req: &Frame) -> Option<Frame> {
                 statuses: vec![status("/data/a", false), status("/data/b", true)],
             },
         ),
-        RpcCode::Exists => ok(req, &proto::ExistsResponse { exists: true }),
+        RpcCode::Exists => {
+            let r: proto::ExistsRequest = wire::decode_message(&req.header).unwrap();
+            if r.path == "/raw" {
+                fail(req, ErrorKind::Common, RAW_SERVER_TEXT)
+            } else {
+                ok(req, &proto::ExistsResponse { exists: true })
+            }
+        }
         RpcCode::Mkdir => fail(req, ErrorKind::FileAlreadyExists, "exists"),
         RpcCode::GetFilesystemInfo => ok(
             req,
@@ -74,6 +81,10 @@ fn leader(req: &Frame) -> Option<Frame> {
         _ => fail(req, ErrorKind::Common, "Unsupported operation"),
     }
 }
+
+/// An error as a Curvine master words it.
+const RAW_SERVER_TEXT: &str =
+    "[master-7] ERROR: Parent /raw is not writable(curvine-master/src/master/fs/fs_dir.rs:120)";
 
 fn s(p: *const std::ffi::c_char) -> String {
     assert!(!p.is_null());
@@ -189,6 +200,33 @@ fn failures_set_the_thread_last_error_and_leave_out_pointers_alone() {
     assert!(exists);
     assert_eq!(cv_last_error_code(), CV_OK);
     assert_eq!(last_message(), "");
+}
+
+#[test]
+fn a_server_message_is_shown_clean_with_the_raw_text_beside_it() {
+    let m = TestServer::start(leader);
+    let h = connect(&m.addr);
+    let raw = CString::new("/raw").unwrap();
+
+    let mut exists = false;
+    assert_eq!(
+        unsafe { cv_exists(h.0, raw.as_ptr(), &mut exists) },
+        CV_KIND_COMMON
+    );
+    let msg = last_message();
+    assert!(msg.contains("Parent /raw is not writable"), "{msg}");
+    assert!(!msg.contains("ERROR:") && !msg.contains(".rs:"), "{msg}");
+    assert_eq!(s(cv_last_error_detail()), RAW_SERVER_TEXT);
+
+    // Plain server text has no detail, and a success clears it.
+    let dir = CString::new("/data").unwrap();
+    assert_eq!(
+        unsafe { cv_mkdir(h.0, dir.as_ptr(), false, 0o755) },
+        CV_KIND_FILE_ALREADY_EXISTS
+    );
+    assert_eq!(s(cv_last_error_detail()), "");
+    assert_eq!(unsafe { cv_exists(h.0, dir.as_ptr(), &mut exists) }, CV_OK);
+    assert_eq!(s(cv_last_error_detail()), "");
 }
 
 #[test]
