@@ -249,7 +249,7 @@ def test_every_sample_reaches_the_checks(
 
 def test_config_error_report_json(tmp_path: Path, fake_fuse: tuple[Path, Path]) -> None:
     report = tmp_path / "r.json"
-    doc = basic_config("10.0.0.1:8995", tmp_path / "t", bogus="1")
+    doc = basic_config("127.0.0.1:1", tmp_path / "t", bogus="1")
     proc = _run(tmp_path, doc, fake_fuse[0], "--report", report)
     assert_clean_failure(proc, EXIT_CONFIG)
     data = json.loads(report.read_text())
@@ -429,7 +429,7 @@ def test_fuse_binary_missing_or_not_executable(
 
 def test_dev_fuse_that_cannot_be_opened(tmp_path: Path) -> None:
     settings = load(
-        write_config(tmp_path, basic_config("10.0.0.1:1", tmp_path / "t")), {}
+        write_config(tmp_path, basic_config("127.0.0.1:1", tmp_path / "t")), {}
     )
     results: list[CheckResult] = []
     checks = Checks(
@@ -506,7 +506,7 @@ def test_curvine_home_that_cannot_be_written(
 ) -> None:
     blocker = tmp_path / "home"
     blocker.write_text("a file where a directory should be")
-    proc = _run(tmp_path, basic_config("10.0.0.1:8995", tmp_path / "t"), fake_fuse[0])
+    proc = _run(tmp_path, basic_config("127.0.0.1:1", tmp_path / "t"), fake_fuse[0])
     assert_clean_failure(proc, EXIT_LAUNCH)
     assert "cannot write" in proc.stderr and str(blocker) in proc.stderr
 
