@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fluid import config, launch, toml
 from fluid import options as opts
-from fluid.checks import Checks
+from fluid.checks import PIPE_MAX_SIZE, PIPE_MAX_SIZE_ENV, Checks
 from fluid.errors import (
     EXIT_INTERNAL,
     EXIT_OK,
@@ -230,6 +230,16 @@ def _run(args: argparse.Namespace, report: Report) -> int:
     for text in settings.notes:
         report.note(text)
 
+    checks = Checks(
+        settings,
+        fuse_bin,
+        report.check,
+        dry_run=args.dry_run,
+        pipe_max_size=Path(os.environ.get(PIPE_MAX_SIZE_ENV) or PIPE_MAX_SIZE),
+    )
+    settings = checks.prepare()
+    report.facts["splice"] = checks.splice
+
     conf = toml.write(settings, home)
     report.facts["toml"] = str(conf)
     report.say(
@@ -241,7 +251,6 @@ def _run(args: argparse.Namespace, report: Report) -> int:
     report.facts["command"] = argv
     report.facts["mount_script"] = str(script)
 
-    checks = Checks(settings, fuse_bin, report.check, dry_run=args.dry_run)
     checks.run()
     failed = report.failed
     if failed:

@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +35,18 @@ OK, FAILED, WARNING, SKIPPED = "ok", "failed", "warning", "skipped"
 
 # Dead mounts unmounted from one path before giving up.
 MAX_STACKED = 8
+
+PIPE_MAX_SIZE = Path("/proc/sys/fs/pipe-max-size")
+PIPE_MAX_SIZE_ENV = "CURVINE_FLUID_PIPE_MAX_SIZE_FILE"
+PROC_STATUS = Path("/proc/self/status")
+CAP_SYS_RESOURCE = 24
+
+# curvine-fuse sizes each splice pipe to its FUSE buffer: 256 pages of data
+# and a 4 KiB header, or more when fuse.max_readahead_kb asks for it.
+FUSE_MAX_PAGES = 256
+FUSE_HEADER_BYTES = 4096
+# The kernel sets no pipe capacity above this at all.
+PIPE_SIZE_CEILING = 2**31
 
 GLIBC_FIX = (
     "run an image whose glibc is at least that version (fluid/deploy/Dockerfile "
@@ -69,6 +81,33 @@ class Warned(Exception):
         super().__init__(detail)
         self.detail = detail
         self.fix = fix
+
+
+def splice_pipe_request(max_readahead_kb: int | None, page_size: int) -> int:
+    """The bytes curvine-fuse asks F_SETPIPE_SZ for, per splice pipe."""
+    buffer = FUSE_MAX_PAGES * page_size + FUSE_HEADER_BYTES
+    readahead = min(max_readahead_kb or 0, 2**32 - 1) * 1024
+    return max(buffer, readahead + FUSE_HEADER_BYTES)
+
+
+def kernel_pipe_size(request: int, page_size: int) -> int | None:
+    """The capacity the kernel turns a request into (a power of two, at least
+    one page) and checks against pipe-max-size; None above what it allows."""
+    if request > PIPE_SIZE_CEILING:
+        return None
+    return max(page_size, 1 << (request - 1).bit_length())
+
+
+def has_capability(bit: int, status: Path = PROC_STATUS) -> bool:
+    """Whether this process holds a capability in its effective set (False
+    when the status file cannot be read)."""
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> bit & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 def bounded(fn: Callable[[], T], seconds: float, what: str) -> T:
@@ -146,6 +185,9 @@ class Checks:
         dry_run: bool = False,
         timeout: float | None = None,
         dev_fuse: Path = Path("/dev/fuse"),
+        pipe_max_size: Path = PIPE_MAX_SIZE,
+        proc_status: Path = PROC_STATUS,
+        page_size: int | None = None,
     ) -> None:
         self.settings = settings
         self.fuse_bin = fuse_bin
@@ -153,6 +195,10 @@ class Checks:
         self.dry_run = dry_run
         self.timeout = settings.check_timeout if timeout is None else timeout
         self.dev_fuse = dev_fuse
+        self.pipe_max_size = pipe_max_size
+        self.proc_status = proc_status
+        self.page_size = page_size or _page_size()
+        self.splice: dict[str, Any] = {}
         self.results: list[CheckResult] = []
         self.client: Any = None
         self.info: Any = None
@@ -179,6 +225,14 @@ class Checks:
         result = CheckResult(name, SKIPPED, 0.0, f"skipped: {because}")
         self.results.append(result)
         self.emit(result)
+
+    def prepare(self) -> Settings:
+        """Run the checks that may change the TOML; return the settings to write.
+
+        They run before the TOML is written, so the file says what they chose.
+        """
+        self._run("splice pipe size", self.splice_pipes)
+        return self.settings
 
     def run(self) -> list[CheckResult]:
         """Run every check in order; a check whose input failed is skipped."""
@@ -392,6 +446,71 @@ class Checks:
         return f"{path} is a directory"
 
     # -- this machine ------------------------------------------------------
+
+    def splice_pipes(self) -> str:
+        fuse = self.settings.fuse_toml
+        asked = fuse.get("enable_splice")
+        self.splice = {"enabled": asked is not False, "set": asked is not None}
+        if asked is False:
+            return "splice is off (fuse.enable_splice = false); no large pipes needed"
+
+        readahead = fuse.get("max_readahead_kb")
+        kb = readahead if type(readahead) is int else None
+        request = splice_pipe_request(kb, self.page_size)
+        need = kernel_pipe_size(request, self.page_size)
+        self.splice["request_bytes"] = request
+        self.splice["pipe_bytes"] = need
+        if need is None:
+            found = (
+                f"curvine-fuse's splice pipes would ask for {request} bytes "
+                "(fuse.max_readahead_kb), more than the kernel gives any pipe (2 GiB)"
+            )
+            get_back = "lower fuse.max_readahead_kb"
+        else:
+            try:
+                limit = int(self.pipe_max_size.read_text().strip())
+            except (OSError, ValueError) as exc:
+                raise Warned(
+                    f"{self.pipe_max_size} cannot be read ({_reason(exc)}); splice "
+                    f"pipes of {need} bytes were not checked against it"
+                ) from None
+            self.splice["pipe_max_size"] = limit
+            if need <= limit:
+                return (
+                    f"splice pipes need {need} bytes; {self.pipe_max_size} is {limit}"
+                )
+            if has_capability(CAP_SYS_RESOURCE, self.proc_status):
+                return (
+                    f"splice pipes need {need} bytes, above {self.pipe_max_size} "
+                    f"({limit}), which CAP_SYS_RESOURCE lets this container exceed"
+                )
+            found = (
+                f"curvine-fuse's splice pipes need {need} bytes (it asks for "
+                f"{request}; the kernel rounds up to a power of two), above "
+                f"{self.pipe_max_size} ({limit}), and this container lacks "
+                "CAP_SYS_RESOURCE"
+            )
+            get_back = (
+                f"raise fs.pipe-max-size on the node to at least {need} (sysctl -w "
+                f"fs.pipe-max-size={need}; it is not namespaced, so a pod cannot), "
+                "or give the FUSE container CAP_SYS_RESOURCE"
+            )
+
+        if asked is True:
+            raise Failed(
+                f"{found}; fuse.enable_splice is true, so curvine-fuse would exit "
+                "right after mounting",
+                f'{get_back}, or set fuse.enable_splice: "false"',
+            )
+        self.settings = replace(
+            self.settings, fuse_toml={**fuse, "enable_splice": False}
+        )
+        self.splice["enabled"] = False
+        raise Warned(
+            f"{found}; wrote enable_splice = false to [fuse] (FUSE data is copied "
+            "through read/write instead)",
+            f"to get splice back, {get_back}",
+        )
 
     def fuse_binary(self) -> str:
         path = self.fuse_bin
@@ -626,6 +745,13 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     return f"{n} B"
+
+
+def _page_size() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 4096
 
 
 def _glibc_version() -> str:

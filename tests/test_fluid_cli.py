@@ -90,11 +90,22 @@ def test_dry_run_against_a_mini_cluster(
     target.parent.mkdir()
     doc = basic_config(dataset.master_endpoints, target, **{"io-threads": "4"})
     report = tmp_path / "report.json"
-    proc = _run(tmp_path, doc, fuse_bin, "--dry-run", "--report", report)
+    # A node whose pipe-max-size fits curvine-fuse's splice pipes.
+    limit = tmp_path / "pipe-max-size"
+    limit.write_text(f"{64 << 20}\n")
+    proc = _run(
+        tmp_path,
+        doc,
+        fuse_bin,
+        "--dry-run",
+        "--report",
+        report,
+        env={"CURVINE_FLUID_PIPE_MAX_SIZE_FILE": str(limit)},
+    )
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     checks = _lines(proc, "check ")
-    assert len(checks) == 9
+    assert len(checks) == 10
     assert all(" ok " in line for line in checks), proc.stdout
     assert f"leader {dataset.master_endpoints}" in _check_line(proc, "a leader answers")
     assert "/data is a directory" in _check_line(proc, "dataset path")
@@ -105,7 +116,7 @@ def test_dry_run_against_a_mini_cluster(
 
     data = json.loads(report.read_text())
     assert data["ok"] is True and data["exit_code"] == 0
-    assert [c["status"] for c in data["checks"]] == ["ok"] * 9
+    assert [c["status"] for c in data["checks"]] == ["ok"] * 10
     assert data["command"][0] == str(fuse_bin)
     assert data["mount"]["fs_path"] == "/data"
     assert data["mount"]["masters"] == [dataset.master_endpoints]
