@@ -83,6 +83,15 @@ impl Mini {
 
 impl Drop for Mini {
     fn drop(&mut self) {
+        // Closing stdin lets the cluster remove its temporary data dir; the
+        // kill is only for one that is wedged.
+        self.stdin = None;
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
