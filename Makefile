@@ -5,6 +5,7 @@
 #   make test    cargo tests of the native crates, then pytest
 #   make bench   sequential read/write throughput against the mini cluster
 #                (BENCH_ARGS="--size-mib 1024 --repeat 3" to change the run)
+#   make wheel   a wheel carrying libcurvine and curvine-mini
 #
 # Stamps under build/ keep a second run from redoing finished steps.
 
@@ -40,12 +41,13 @@ ifeq ($(wildcard curvine_py/_libcurvine/lib_libcurvine.so),)
 $(shell rm -f $(STAMPS)/python)
 endif
 
-.PHONY: help deps build test test-native test-python demo bench
+.PHONY: help deps build test test-native test-python demo bench wheel
 
 help:
 	@echo "make demo   build, start a mini cluster, mount it and list the dataset"
 	@echo "make test   run the native and the Python tests"
 	@echo "make bench  print read/write throughput against the mini cluster"
+	@echo "make wheel  build a wheel under native/target/wheels/"
 
 # Debian packages: protoc for prost-build, fusermount3 and libfuse3 for mfusepy.
 $(STAMPS)/apt:
@@ -104,3 +106,7 @@ demo: build
 
 bench: build
 	$(VPY) benchmarks/throughput.py $(BENCH_ARGS)
+
+# A wheel with libcurvine and curvine-mini inside, under native/target/wheels/.
+wheel: $(STAMPS)/venv $(MINI_BIN)
+	$(VENV)/bin/maturin build --release
