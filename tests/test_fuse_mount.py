@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,9 +66,39 @@ def _wait_mounted(mnt: Path, proc: subprocess.Popen[bytes]) -> None:
 
 
 def _unmount(mnt: Path, proc: subprocess.Popen[bytes]) -> int:
-    if os.path.ismount(mnt):
-        subprocess.run(["fusermount3", "-u", str(mnt)], check=True)
-    return proc.wait(timeout=30)
+    # Unconditional and lazy: a dead program leaves a mount that ismount()
+    # cannot see, and a busy one must not outlive the test either.
+    subprocess.run(
+        ["fusermount3", "-u", "-z", str(mnt)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    if proc.poll() is None:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
+
+
+@contextmanager
+def _mounted(
+    mnt: Path, *args: str | os.PathLike[str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run curvine-py-fuse with ``args`` until ``mnt`` is mounted; unmount after."""
+    proc = subprocess.Popen(
+        _fuse_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_mounted(mnt, proc)
+        yield proc
+    finally:
+        _unmount(mnt, proc)
+
+
+def _stderr(proc: subprocess.Popen[bytes]) -> str:
+    return proc.stderr.read().decode() if proc.stderr else ""
 
 
 @pytest.fixture(scope="module")
@@ -104,23 +135,8 @@ def test_listing_and_stat_through_the_kernel_match_the_cluster(
     conf = _write_conf(
         tmp_path / "curvine-cluster.toml", dataset.master_endpoints, "/data", mnt
     )
-    proc = subprocess.Popen(
-        _fuse_cmd(
-            "--conf",
-            conf,
-            "--mnt-number",
-            "1",
-            "--io-threads",
-            "4",
-            "--worker-threads",
-            "8",
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_mounted(mnt, proc)
-
+    args = ("--conf", conf, "--mnt-number", "1", "--io-threads", "4")
+    with _mounted(mnt, *args, "--worker-threads", "8") as proc:
         with dataset.client() as client:
             assert sorted(os.listdir(mnt)) == sorted(client.listdir("/data"))
             assert sorted(os.listdir(mnt / "train")) == ["shard-0", "shard-1"]
@@ -133,17 +149,17 @@ def test_listing_and_stat_through_the_kernel_match_the_cluster(
             vfs = os.statvfs(mnt)
             info = client.info()
             assert vfs.f_blocks * vfs.f_frsize == info.capacity // 4096 * 4096
-            assert vfs.f_bavail * vfs.f_frsize == info.available // 4096 * 4096
+            # Free space is the host's and moves with whatever else runs here.
+            free = vfs.f_bavail * vfs.f_frsize
+            assert abs(free - info.available) < 256 * MIB
 
         with pytest.raises(FileNotFoundError):
             os.stat(mnt / "missing")
         with pytest.raises(OSError) as refused:
             os.mkdir(mnt / "new-dir")
         assert refused.value.errno == errno.EROFS
-    finally:
-        code = _unmount(mnt, proc)
 
-    assert code == 0, proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.returncode == 0, _stderr(proc)
     assert not os.path.ismount(mnt)
 
 
@@ -151,22 +167,8 @@ def test_file_content_through_the_kernel_matches_what_was_written(
     dataset: MiniCluster, tmp_path: Path
 ) -> None:
     mnt = tmp_path / "mnt"
-    proc = subprocess.Popen(
-        _fuse_cmd(
-            "--master-addrs",
-            dataset.master_endpoints,
-            "--mnt-path",
-            mnt,
-            "--fs-path",
-            "/data",
-            "--conf",
-            tmp_path / "absent.toml",
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_mounted(mnt, proc)
+    args = ("--master-addrs", dataset.master_endpoints, "--mnt-path", mnt)
+    with _mounted(mnt, *args, "--fs-path", "/data", "--conf", tmp_path / "x") as proc:
         part = mnt / "train" / "shard-0" / "part.bin"
 
         assert os.stat(part).st_size == len(PAYLOAD)
@@ -202,10 +204,8 @@ def test_file_content_through_the_kernel_matches_what_was_written(
         assert refused.value.errno == errno.EROFS
         with pytest.raises(IsADirectoryError):
             (mnt / "train").read_bytes()
-    finally:
-        code = _unmount(mnt, proc)
 
-    assert code == 0
+    assert proc.returncode == 0, _stderr(proc)
 
 
 def test_flags_override_the_config_and_sigterm_unmounts(
@@ -218,40 +218,19 @@ def test_flags_override_the_config_and_sigterm_unmounts(
         "/elsewhere",
         tmp_path / "unused",
     )
-    proc = subprocess.Popen(
-        _fuse_cmd(
-            "--conf",
-            conf,
-            "--master-addrs",
-            dataset.master_endpoints,
-            "--fs-path",
-            "/data/train",
-            "--mnt-path",
-            mnt,
-            "--io-threads",
-            "1",
-            "-o",
-            "default_permissions",
-            "--client.short-circuit",
-            "false",
-            "--client.audit-logging-enabled=true",
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_mounted(mnt, proc)
+    args = ("--conf", conf, "--master-addrs", dataset.master_endpoints)
+    flags = ("--fs-path", "/data/train", "--mnt-path", mnt, "--io-threads", "1")
+    client = ("--client.short-circuit", "false", "--client.audit-logging-enabled=1")
+    with _mounted(mnt, *args, *flags, "-o", "default_permissions", *client) as proc:
         assert sorted(os.listdir(mnt)) == ["shard-0", "shard-1"]
         assert not (tmp_path / "unused").exists()
 
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
-    finally:
-        _unmount(mnt, proc)
+        assert not os.path.ismount(mnt)
 
     assert code == 0
-    assert not os.path.ismount(mnt)
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    err = _stderr(proc)
     assert "without effect in curvine-py-fuse: --client.audit-logging-enabled" in err
 
 
@@ -304,6 +283,8 @@ def test_a_missing_dataset_path_or_busy_mount_point_is_refused(
             mnt,
             "--fs-path",
             "/no/such/dataset",
+            "--conf",
+            tmp_path / "absent.toml",
         ),
         check=False,
         capture_output=True,
@@ -316,7 +297,14 @@ def test_a_missing_dataset_path_or_busy_mount_point_is_refused(
 
     (mnt / "left-over").write_text("x")
     busy = subprocess.run(
-        _fuse_cmd("--master-addrs", dataset.master_endpoints, "--mnt-path", mnt),
+        _fuse_cmd(
+            "--master-addrs",
+            dataset.master_endpoints,
+            "--mnt-path",
+            mnt,
+            "--conf",
+            tmp_path / "absent.toml",
+        ),
         check=False,
         capture_output=True,
         timeout=60,
@@ -330,13 +318,7 @@ def test_a_stale_mount_left_by_a_killed_program_is_named(
 ) -> None:
     mnt = tmp_path / "mnt"
     args = ("--master-addrs", dataset.master_endpoints, "--mnt-path", mnt)
-    proc = subprocess.Popen(
-        _fuse_cmd(*args, "--conf", tmp_path / "absent.toml"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_mounted(mnt, proc)
+    with _mounted(mnt, *args, "--conf", tmp_path / "absent.toml") as proc:
         proc.kill()
         proc.wait(timeout=30)
 
@@ -350,5 +332,3 @@ def test_a_stale_mount_left_by_a_killed_program_is_named(
         assert again.returncode == 2
         assert f"fusermount3 -u {mnt}" in err
         assert "Traceback" not in err
-    finally:
-        subprocess.run(["fusermount3", "-u", "-z", str(mnt)], check=False)
