@@ -67,6 +67,10 @@ IGNORED_VALUE_FLAGS = (
 # Mount options that would make the mount writable; ours can only read.
 WRITABLE_OPTIONS = frozenset({"rw"})
 
+# Options Curvine's FUSE client takes that libfuse 3 has no name for: large
+# writes are always on there.
+NO_LIBFUSE_OPTIONS = frozenset({"big_write"})
+
 T = TypeVar("T")
 
 
@@ -233,6 +237,10 @@ def parse_settings(argv: Sequence[str]) -> MountSettings:
     bad = sorted(WRITABLE_OPTIONS.intersection(o.split("=", 1)[0] for o in options))
     if bad:
         raise UsageError(f"-o {','.join(bad)}: {PROG} mounts read-only; drop it")
+    dropped = [o for o in options if o in NO_LIBFUSE_OPTIONS]
+    if dropped:
+        log.info("mount options without effect in %s: %s", PROG, ", ".join(dropped))
+        options = [o for o in options if o not in NO_LIBFUSE_OPTIONS]
 
     timeouts: dict[str, float] = {}
     for name in ("entry", "attr", "negative"):

@@ -221,7 +221,9 @@ def test_flags_override_the_config_and_sigterm_unmounts(
     args = ("--conf", conf, "--master-addrs", dataset.master_endpoints)
     flags = ("--fs-path", "/data/train", "--mnt-path", mnt, "--io-threads", "1")
     client = ("--client.short-circuit", "false", "--client.audit-logging-enabled=1")
-    with _mounted(mnt, *args, *flags, "-o", "default_permissions", *client) as proc:
+    with _mounted(
+        mnt, *args, *flags, "-o", "default_permissions,big_write", *client
+    ) as proc:
         assert sorted(os.listdir(mnt)) == ["shard-0", "shard-1"]
         assert not (tmp_path / "unused").exists()
 
@@ -232,6 +234,7 @@ def test_flags_override_the_config_and_sigterm_unmounts(
     assert code == 0
     err = _stderr(proc)
     assert "without effect in curvine-py-fuse: --client.audit-logging-enabled" in err
+    assert "mount options without effect in curvine-py-fuse: big_write" in err
 
 
 @pytest.mark.parametrize(
