@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+import posixpath
 import stat as _stat
 import threading
 import time
@@ -248,17 +250,39 @@ def check_path(path: str | os.PathLike[str], what: str = "path") -> str:
         raise ValueError(f"{what} must be absolute (start with '/'), got {value!r}")
     if "\0" in value:
         raise ValueError(f"{what} must not contain NUL, got {value!r}")
+    _encode(value, what)
 
-    # Curvine refuses a trailing slash; "/a/b/" means "/a/b" to a caller.
-    stripped = value.rstrip("/")
-    return stripped or "/"
+    # Curvine refuses empty components and a trailing slash, and knows no
+    # "." or "..": resolve them by name, as os.path.normpath does.
+    normal = posixpath.normpath(value)
+    return "/" + normal.lstrip("/")
 
 
-def _encode(path: str) -> bytes:
+def _encode(path: str, what: str = "path") -> bytes:
     try:
         return path.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        raise ValueError(f"path is not valid UTF-8: {path!r}") from None
+        raise ValueError(f"{what} is not valid UTF-8: {path!r}") from None
+
+
+def _name(value: object, what: str) -> bytes:
+    """A user, group or link target as NUL-terminated UTF-8, or refused."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str, got {value!r}")
+    if "\0" in value:
+        raise ValueError(f"{what} must not contain NUL, got {value!r}")
+    return _encode(value, what)
+
+
+def _millis(value: object, what: str) -> int:
+    """Seconds since the epoch as whole milliseconds for the wire."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or not 0 <= value * 1000 < 2**63:
+        raise ValueError(
+            f"{what} must be seconds since the epoch (0 to 2**63 ms), got {value!r}"
+        )
+    return int(value * 1000)
 
 
 def _endpoint(token: str) -> str:
@@ -768,6 +792,8 @@ class Client:
         self, path: str | os.PathLike[str], data: str, encoding: str = "utf-8"
     ) -> int:
         """Make ``path`` a file holding ``data`` encoded; return its length."""
+        if not isinstance(data, str):
+            raise TypeError(f"write_text needs str data, got {type(data).__name__}")
         self.write_bytes(path, data.encode(encoding))
         return len(data)
 
@@ -779,6 +805,8 @@ class Client:
         ``pread``.
         """
         text = check_path(path)
+        offset = _io.whole_number(offset, "offset")
+        length = _io.whole_number(length, "length")
         if offset < 0 or length < 0:
             raise ValueError(
                 f"offset and length must not be negative, got {offset}, {length}"
@@ -839,8 +867,8 @@ class Client:
         text = check_path(path)
         if owner is None and group is None:
             raise ValueError("chown() needs an owner, a group or both")
-        user = ffi.NULL if owner is None else owner.encode()
-        team = ffi.NULL if group is None else group.encode()
+        user = ffi.NULL if owner is None else _name(owner, "owner")
+        team = ffi.NULL if group is None else _name(group, "group")
         with self._native() as handle:
             status = lib.cv_set_owner(handle, _encode(text), user, team, recursive)
             self._check(status, text)
@@ -851,10 +879,9 @@ class Client:
         """Set access and modification times (seconds), or both to now."""
         text = check_path(path)
         atime, mtime = times if times is not None else (time.time(),) * 2
+        stamps = [_millis(atime, "atime"), _millis(mtime, "mtime")]
         with self._native() as handle:
-            status = lib.cv_set_times(
-                handle, _encode(text), int(atime * 1000), int(mtime * 1000)
-            )
+            status = lib.cv_set_times(handle, _encode(text), *stamps)
             self._check(status, text)
 
     def set_replicas(
@@ -878,8 +905,9 @@ class Client:
         text = check_path(link, "link")
         if not isinstance(target, str) or not target:
             raise ValueError(f"symlink target must be a non-empty str, got {target!r}")
+        goal = _name(target, "symlink target")
         with self._explained(text), self._native() as handle:
-            status = lib.cv_symlink(handle, _encode(target), _encode(text), force)
+            status = lib.cv_symlink(handle, goal, _encode(text), force)
             self._check(status, text)
 
     def readlink(self, path: str | os.PathLike[str]) -> str:
@@ -902,8 +930,11 @@ class Client:
         the directory.
         """
         text = check_path(path)
+        page_size = _io.whole_number(page_size, "page_size")
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
+        # The master caps a page anyway; the native call takes 32 bits.
+        page_size = min(page_size, 1 << 20)
         after = b""
         first = True
         while True:
@@ -1097,9 +1128,12 @@ def connect(
         settings[key] = _option_text(key, value, "connect(options=...)")
 
     if timeout is not None:
-        if timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be seconds or None, got {timeout!r}")
+        if not math.isfinite(timeout) or not timeout > 0:
             raise ValueError(
-                f"timeout must be a positive number of seconds, got {timeout}"
+                f"timeout must be a positive, finite number of seconds (or None "
+                f"for Curvine's own deadlines), got {timeout}"
             )
         window = max(1, int(timeout * 1000))
         settings[_RETRY_WINDOW_KEY] = str(window)

@@ -11,10 +11,15 @@ for writing, never both, and a writer can only append.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import io
 import logging
+import operator
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BUFFER_SIZE",
+    "BufferedReader",
     "BufferedWriter",
     "RawFile",
     "TextWriter",
@@ -40,6 +46,9 @@ log = logging.getLogger("curvine_py")
 # Each native call carries this much at least when buffered: large enough
 # that the boundary and the network round trip are paid rarely.
 DEFAULT_BUFFER_SIZE = 1024 * 1024
+
+# A buffer is allocated whole when a file is opened; larger is a mistake.
+MAX_BUFFER_SIZE = 1024 * 1024 * 1024
 
 Kind = Literal["r", "w", "a", "x"]
 
@@ -67,16 +76,57 @@ def parse_mode(mode: str) -> tuple[Kind, bool]:
     return kinds[0], "b" in mode  # type: ignore[return-value]
 
 
+# The largest values the native calls take (int64_t offsets, int32_t counts).
+_MAX_OFFSET = 2**63 - 1
+_MAX_REPLICAS = 99
+
+
+def whole_number(value: object, what: str) -> int:
+    """``value`` as an int, or a TypeError naming it (bools and floats refused)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an int, got {value!r}")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{what} must be an int, got {value!r}") from None
+
+
 def _whole(buffer: Buffer, writable: bool = False) -> Any:
-    """The bytes of ``buffer`` as a C array, shared, not copied."""
-    view = memoryview(buffer)
-    if not view.c_contiguous:
-        raise BufferError("a contiguous buffer is needed")
+    """The bytes of ``buffer`` as a C array, shared, not copied.
+
+    A buffer that is not contiguous is copied for a write, refused for a read.
+    """
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        raise TypeError(
+            f"a bytes-like object is needed, got {type(buffer).__name__}"
+        ) from None
     if writable and view.readonly:
         raise TypeError(
             f"readinto needs a writable buffer, got {type(buffer).__name__}"
         )
+    if not view.c_contiguous:
+        if writable:
+            raise TypeError(
+                "readinto needs a C-contiguous buffer, got a non-contiguous "
+                f"{type(buffer).__name__} (strides {view.strides})"
+            )
+        view = memoryview(view.tobytes())
     return ffi.from_buffer("uint8_t[]", view, require_writable=writable)
+
+
+def check_layout(block_size: object, replicas: object) -> tuple[int, int]:
+    """Validate ``block_size`` and ``replicas`` of a new file (0 = default)."""
+    size = 0 if block_size is None else whole_number(block_size, "block_size")
+    count = 0 if replicas is None else whole_number(replicas, "replicas")
+    if block_size is not None and not 0 < size <= _MAX_OFFSET:
+        raise ValueError(
+            f"block_size must be a positive byte count below 2**63, got {size}"
+        )
+    if replicas is not None and not 0 < count <= _MAX_REPLICAS:
+        raise ValueError(f"replicas must be from 1 to {_MAX_REPLICAS}, got {count}")
+    return size, count
 
 
 class RawFile(io.RawIOBase):
@@ -106,6 +156,9 @@ class RawFile(io.RawIOBase):
         self._failed = False
         self._handle: Any = None
         self._pid = os.getpid()
+        self._idle = threading.Condition()
+        self._inflight = 0
+        self._closing = False
         if kind == "r":
             self._open_reader()
         else:
@@ -137,6 +190,7 @@ class RawFile(io.RawIOBase):
         self._size = int(require("cv_reader_len")(self._handle))
 
     def _open_writer(self, block_size: int | None, replicas: int | None) -> None:
+        size, count = check_layout(block_size, replicas)
         flags = {"w": lib.CV_WRITE_OVERWRITE, "x": 0, "a": lib.CV_WRITE_APPEND}
         out = ffi.new("cv_writer **")
         with self._client._native() as native:
@@ -145,8 +199,8 @@ class RawFile(io.RawIOBase):
                     native,
                     _encode(self.name),
                     flags[self._kind],
-                    block_size or 0,
-                    replicas or 0,
+                    size,
+                    count,
                     out,
                 )
             )
@@ -156,29 +210,59 @@ class RawFile(io.RawIOBase):
     def _check(self, status: int) -> None:
         errors.check(status, self.name, masters=self._client.masters)
 
-    def _live(self) -> Any:
-        """The native handle of this process, after checking the file is open."""
-        if self.closed:
-            raise ValueError(f"I/O operation on closed file {self.name!r}")
+    @contextmanager
+    def _live(self) -> Iterator[Any]:
+        """Lend the native handle of this process for one call.
+
+        A close from another thread waits for the calls in flight, so that
+        no handle is freed while a native call still uses it.
+        """
         if self._pid != os.getpid():
             self._after_fork()
-        if self._handle is None:
-            raise OSError(
-                errno.EBADF,
-                "a file open for writing cannot be used after fork(); "
-                "open it again in the child",
-                self.name,
-            )
-        return self._handle
+        with self._idle:
+            if self.closed or self._closing:
+                raise ValueError(f"I/O operation on closed file {self.name!r}")
+            if self._handle is None:
+                raise OSError(
+                    errno.EBADF,
+                    "a file open for writing cannot be used after fork(); "
+                    "open it again in the child",
+                    self.name,
+                )
+            self._inflight += 1
+            handle = self._handle
+        try:
+            yield handle
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
 
-    def _after_fork(self) -> None:
+    def _take_handle(self) -> Any:
+        """Mark the file closing and return its handle once no call uses it."""
+        with self._idle:
+            if self._closing:
+                return None
+            self._closing = True
+            self._idle.wait_for(lambda: self._inflight == 0)
+            handle, self._handle = self._handle, None
+            return handle
+
+    def _forget_parent(self) -> None:
         # The handle and its sockets belong to the parent: leave them alone.
-        # A reader is opened again for this process; a writer cannot be.
         if self._handle is not None:
             ffi.gc(self._handle, None)
         self._handle = None
         self._pid = os.getpid()
-        if self._kind == "r":
+        # A parent's thread may have held the condition, or been in a call,
+        # at fork time.
+        self._idle = threading.Condition()
+        self._inflight = 0
+
+    def _after_fork(self) -> None:
+        # A reader is opened again for this process; a writer cannot be.
+        self._forget_parent()
+        if self._kind == "r" and not (self.closed or self._closing):
             log.debug("process %d reopens %s after fork", self._pid, self.name)
             self._open_reader()
 
@@ -212,6 +296,7 @@ class RawFile(io.RawIOBase):
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """Move the read position; past the end is allowed (reads give b"")."""
         self._checkClosed()
+        offset = whole_number(offset, "seek offset")
         if whence == os.SEEK_SET:
             target = offset
         elif whence == os.SEEK_CUR:
@@ -231,6 +316,17 @@ class RawFile(io.RawIOBase):
         self._pos = target
         return self._pos
 
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes from the current position (all with -1)."""
+        if size is None:
+            return self.readall()
+        size = whole_number(size, "read size")
+        if size < 0:
+            return self.readall()
+        data = self.pread(size, self._pos)
+        self._pos += len(data)
+        return data
+
     def readinto(self, buffer: Buffer) -> int:
         """Read into ``buffer`` from the current position; 0 at the end."""
         got = self.preadinto(buffer, self._pos)
@@ -242,7 +338,8 @@ class RawFile(io.RawIOBase):
 
         Like ``os.preadv``: safe from several threads at once on one reader.
         """
-        handle = self._live()
+        offset = whole_number(offset, "read offset")
+        self._checkClosed()
         if self._kind != "r":
             raise io.UnsupportedOperation(f"{self.name}: not open for reading")
         if offset < 0:
@@ -253,20 +350,27 @@ class RawFile(io.RawIOBase):
             return 0
 
         done = ffi.new("size_t *")
-        self._check(require("cv_reader_pread")(handle, offset, target, wanted, done))
+        with self._live() as handle:
+            status = require("cv_reader_pread")(handle, offset, target, wanted, done)
+        self._check(status)
         return int(done[0])
 
     def pread(self, size: int, offset: int) -> bytes:
         """Up to ``size`` bytes from ``offset`` (like ``os.pread``); b"" past the end."""
+        size = whole_number(size, "read size")
+        offset = whole_number(offset, "read offset")
         if size < 0:
             raise ValueError(f"negative read size {size}")
+        self._checkClosed()
+        if self._kind != "r":
+            raise io.UnsupportedOperation(f"{self.name}: not open for reading")
         data = bytearray(max(0, min(size, self._size - offset)))
         got = self.preadinto(data, offset) if data else 0
         return bytes(data) if got == len(data) else bytes(data[:got])
 
     def readall(self) -> bytes:
         """Read to the end in one native call."""
-        self._live()
+        self._checkClosed()
         remaining = self._size - self._pos
         if remaining <= 0:
             return b""
@@ -282,13 +386,14 @@ class RawFile(io.RawIOBase):
 
     def write(self, data: Buffer) -> int:
         """Append all of ``data`` (one native call) and return its length."""
-        handle = self._live()
+        self._checkClosed()
         if self._kind == "r":
             raise io.UnsupportedOperation(f"{self.name}: not open for writing")
         source = _whole(data)
         if not len(source):
             return 0
-        status = require("cv_writer_write")(handle, source, len(source))
+        with self._live() as handle:
+            status = require("cv_writer_write")(handle, source, len(source))
         if status:
             # A writer that failed can only be given up: close() aborts it.
             self._failed = True
@@ -300,20 +405,23 @@ class RawFile(io.RawIOBase):
         """Give up a writer: cancel its streams; the file is not completed."""
         if self.closed:
             return
-        handle, self._handle = self._handle, None
-        if handle is not None and self._pid == os.getpid() and self._kind != "r":
+        if self._pid != os.getpid():
+            self._forget_parent()
+        handle = self._take_handle()
+        if handle is not None:
             ffi.release(handle)
         super().close()
 
     def close(self) -> None:
         """Close the file; for a writer, complete it. Safe to call twice."""
-        if self.closed:
+        if self.closed or self._closing:
             return
-        handle, self._handle = self._handle, None
+        if self._pid != os.getpid():
+            self._forget_parent()
+        handle = self._take_handle()
         try:
-            if handle is None or self._pid != os.getpid():
-                if handle is not None:
-                    ffi.gc(handle, None)
+            if handle is None:
+                pass
             elif self._kind == "r" or self._failed:
                 ffi.release(handle)
             else:
@@ -347,6 +455,19 @@ class _AbortOnError:
             self._raw().abort()
 
 
+class BufferedReader(io.BufferedReader):
+    """``io.BufferedReader`` whose ``read(n)`` allocates no more than is left."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all with -1 or None)."""
+        if size is not None:
+            size = whole_number(size, "read size")
+            if size > 0:
+                left = cast(RawFile, self.raw).size - self.tell()
+                size = max(0, min(size, left))
+        return super().read(size)
+
+
 class BufferedWriter(_AbortOnError, io.BufferedWriter):
     """``io.BufferedWriter`` that abandons the file when its block raises."""
 
@@ -378,18 +499,22 @@ def open_file(
 ) -> Any:
     """Open ``path``; see ``Client.open``."""
     kind, binary = parse_mode(mode)
+    buffering = whole_number(buffering, "buffering")
     if binary and (encoding is not None or errors_ is not None or newline is not None):
         raise ValueError("binary mode takes no encoding, errors or newline")
     if buffering == 0 and not binary:
         raise ValueError("text mode needs buffering (buffering=0 is binary only)")
     if buffering == 1 and binary:
         raise ValueError("line buffering (buffering=1) is for text mode")
-    if block_size is not None and block_size <= 0:
-        raise ValueError(f"block_size must be a positive byte count, got {block_size}")
-    if replicas is not None and replicas <= 0:
-        raise ValueError(f"replicas must be at least 1, got {replicas}")
+    if buffering > MAX_BUFFER_SIZE:
+        raise ValueError(
+            f"buffering must be at most {MAX_BUFFER_SIZE} bytes, got {buffering}"
+        )
+    check_layout(block_size, replicas)
     if kind == "r" and (block_size is not None or replicas is not None):
         raise ValueError("block_size and replicas apply to files opened for writing")
+    if not binary:
+        _check_text_options(encoding, errors_, newline)
 
     raw = RawFile(client, path, kind, block_size, replicas)
     if buffering == 0:
@@ -398,7 +523,7 @@ def open_file(
     size = buffering if buffering > 1 else DEFAULT_BUFFER_SIZE
     buffered: io.BufferedIOBase
     if kind == "r":
-        buffered = io.BufferedReader(raw, buffer_size=size)
+        buffered = BufferedReader(raw, buffer_size=size)
     else:
         buffered = BufferedWriter(raw, buffer_size=size)
     if binary:
@@ -414,3 +539,25 @@ def open_file(
     )
     text.mode = mode  # type: ignore[misc]
     return text
+
+
+def _check_text_options(
+    encoding: str | None, errors_: str | None, newline: str | None
+) -> None:
+    """Refuse a bad text option before any file is opened or replaced."""
+    for value, what in ((encoding, "encoding"), (errors_, "errors")):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{what} must be str or None, got {value!r}")
+    try:
+        codecs.lookup(encoding or "utf-8")
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r}") from None
+    if errors_ is not None:
+        try:
+            codecs.lookup_error(errors_)
+        except LookupError:
+            raise ValueError(f"unknown error handler {errors_!r}") from None
+    if newline not in (None, "", "\n", "\r", "\r\n"):
+        raise ValueError(
+            f"newline must be None, '', '\\n', '\\r' or '\\r\\n', got {newline!r}"
+        )
