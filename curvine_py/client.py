@@ -650,6 +650,13 @@ class Client:
             raise ValueError(
                 f"mode must be permission bits (0 to 0o7777), got {mode:#o}"
             )
+        if text == "/":
+            # The master refuses to make the root at all, even with exist_ok.
+            if exist_ok:
+                return
+            raise errors.from_status(
+                lib.CV_KIND_FILE_ALREADY_EXISTS, "/ already exists", text
+            )
 
         if parents and exist_ok:
             self._mkdir(text, True, mode)

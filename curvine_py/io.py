@@ -180,6 +180,12 @@ class RawFile(io.RawIOBase):
         state = " closed" if self.closed else ""
         return f"<curvine_py.RawFile {self.name!r} mode={self.mode!r}{state}>"
 
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"cannot pickle the open file {self.name!r}: pass its path and "
+            "open it again in the other process"
+        )
+
     # -- native handles ----------------------------------------------------
 
     def _open_reader(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import pickle
 import threading
 
 import pytest
@@ -209,3 +210,17 @@ def test_close_while_other_threads_write(client: Client, root: str) -> None:
     assert status.is_complete
     assert status.size == sum(written)
     assert client.read_bytes(path) == b"z" * status.size
+
+
+def test_mkdir_of_the_root(client: Client) -> None:
+    client.mkdir("/", exist_ok=True)
+    client.mkdir("/", parents=True, exist_ok=True)
+    client.mkdir("/.", parents=True, exist_ok=True)
+    with pytest.raises(FileExistsError):
+        client.mkdir("/")
+
+
+def test_an_open_file_refuses_pickling_by_name(client: Client, data_file: str) -> None:
+    raw = client.open(data_file, "rb", buffering=0)
+    with raw, pytest.raises(TypeError, match="open it again"):
+        pickle.dumps(raw)
