@@ -419,7 +419,11 @@ class RawFile(io.RawIOBase):
         super().close()
 
     def close(self) -> None:
-        """Close the file; for a writer, complete it. Safe to call twice."""
+        """Close the file; for a writer, complete it. Safe to call twice.
+
+        A writer whose write failed is abandoned, and its close raises
+        OSError(EIO) once, so the failure is not mistaken for success.
+        """
         if self.closed or self._closing:
             return
         if self._pid != os.getpid():
@@ -428,8 +432,16 @@ class RawFile(io.RawIOBase):
         try:
             if handle is None:
                 pass
-            elif self._kind == "r" or self._failed:
+            elif self._kind == "r":
                 ffi.release(handle)
+            elif self._failed:
+                ffi.release(handle)
+                raise OSError(
+                    errno.EIO,
+                    "file not completed: an earlier write to it failed, so it "
+                    "was abandoned (write it again)",
+                    self.name,
+                )
             else:
                 # Completing consumes the writer whatever the outcome.
                 ffi.gc(handle, None)

@@ -10,6 +10,7 @@ import pytest
 
 import curvine_py
 from curvine_py.client import Client
+from curvine_py.testing import MiniCluster
 
 DATA = bytes(range(256)) * 64
 
@@ -224,3 +225,34 @@ def test_an_open_file_refuses_pickling_by_name(client: Client, data_file: str) -
     raw = client.open(data_file, "rb", buffering=0)
     with raw, pytest.raises(TypeError, match="open it again"):
         pickle.dumps(raw)
+
+
+@pytest.mark.parametrize("hostname", ["localhost", "remote-host"])
+def test_a_write_cut_off_by_a_stopped_worker_never_looks_complete(
+    hostname: str,
+) -> None:
+    options = {"block_size": 256 * 1024, "hostname": "localhost"}
+    with (
+        MiniCluster(worker_hostname=hostname) as mc,
+        mc.client(options=options) as c,
+    ):
+        raw = c.open("/cut", "wb", buffering=0)
+        raw.write(b"a" * 300 * 1024)
+        mc.stop_worker(0)
+        with pytest.raises(OSError, match="/cut"):
+            raw.write(b"b" * 300 * 1024)
+        # Closing does not pass the failed file off as written.
+        with pytest.raises(OSError, match="not completed"):
+            raw.close()
+        raw.close()
+        status = c.stat("/cut")
+        assert not status.is_complete
+        assert status.size < 600 * 1024
+
+        mc.start_worker(0)
+        with pytest.raises(OSError), c.open("/cut2", "wb") as out:
+            out.write(b"c" * 300 * 1024)
+            out.flush()
+            mc.stop_worker(0)
+            out.write(b"d" * 300 * 1024)
+        assert not c.stat("/cut2").is_complete
