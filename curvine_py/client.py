@@ -646,6 +646,7 @@ class Client:
         directory (an existing file is still a FileExistsError).
         """
         text = check_path(path)
+        mode = _io.whole_number(mode, "mode")
         if not 0 <= mode <= 0o7777:
             raise ValueError(
                 f"mode must be permission bits (0 to 0o7777), got {mode:#o}"
@@ -659,7 +660,8 @@ class Client:
             )
 
         if parents and exist_ok:
-            self._mkdir(text, True, mode)
+            with self._explained(text):
+                self._mkdir(text, True, mode)
             return
 
         try:
@@ -677,7 +679,8 @@ class Client:
                 lib.CV_KIND_FILE_NOT_FOUND,
             }:
                 raise
-            self._mkdir(text, True, mode)
+            with self._explained(text):
+                self._mkdir(text, True, mode)
 
     def _mkdir(self, path: str, create_parent: bool, mode: int) -> None:
         with self._native() as handle:
@@ -858,6 +861,7 @@ class Client:
     ) -> None:
         """Set the permission bits of ``path`` (the low 12 bits of ``mode``)."""
         text = check_path(path)
+        mode = _io.whole_number(mode, "mode")
         if not 0 <= mode <= 0o7777:
             raise ValueError(f"mode must be from 0 to 0o7777, got {mode:#o}")
         with self._native() as handle:
@@ -896,6 +900,7 @@ class Client:
     ) -> None:
         """Set how many replicas the master keeps of a file's blocks."""
         text = check_path(path)
+        replicas = _io.whole_number(replicas, "replicas")
         if not 1 <= replicas <= 99:
             raise ValueError(f"replicas must be from 1 to 99, got {replicas}")
         with self._native() as handle:

@@ -256,3 +256,20 @@ def test_a_write_cut_off_by_a_stopped_worker_never_looks_complete(
             mc.stop_worker(0)
             out.write(b"d" * 300 * 1024)
         assert not c.stat("/cut2").is_complete
+
+
+def test_mkdir_with_parents_through_a_file_is_not_a_directory(
+    client: Client, data_file: str
+) -> None:
+    for exist_ok in (False, True):
+        with pytest.raises(NotADirectoryError, match=data_file):
+            client.mkdir(f"{data_file}/x/y", parents=True, exist_ok=exist_ok)
+
+
+def test_modes_and_counts_must_be_ints(client: Client, data_file: str) -> None:
+    with pytest.raises(TypeError, match="mode must be an int, got '755'"):
+        client.chmod(data_file, "755")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="mode must be an int, got 1.5"):
+        client.mkdir(f"{data_file}-d", mode=1.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="replicas must be an int, got '2'"):
+        client.set_replicas(data_file, "2")  # type: ignore[arg-type]
