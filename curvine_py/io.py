@@ -476,14 +476,23 @@ class _AbortOnError:
 class BufferedReader(io.BufferedReader):
     """``io.BufferedReader`` whose ``read(n)`` allocates no more than is left."""
 
+    def _capped(self, size: int | None) -> int | None:
+        if size is None:
+            return None
+        size = whole_number(size, "read size")
+        if size > 0:
+            left = cast(RawFile, self.raw).size - self.tell()
+            size = max(0, min(size, left))
+        return size
+
     def read(self, size: int | None = -1) -> bytes:
         """Up to ``size`` bytes (all with -1 or None)."""
-        if size is not None:
-            size = whole_number(size, "read size")
-            if size > 0:
-                left = cast(RawFile, self.raw).size - self.tell()
-                size = max(0, min(size, left))
-        return super().read(size)
+        return super().read(self._capped(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes with at most one native call."""
+        capped = self._capped(size)
+        return super().read1(-1 if capped is None else capped)
 
 
 class BufferedWriter(_AbortOnError, io.BufferedWriter):

@@ -114,6 +114,14 @@ def test_huge_read_sizes_read_what_is_there(
         f.seek(10)
         assert f.read(2**62) == DATA[10:]
         assert f.read(2**62) == b""
+        if buffering:
+            f.seek(5)
+            assert DATA[5:].startswith(f.read1(2**62))
+
+
+def test_huge_text_read_sizes(client: Client, data_file: str) -> None:
+    with client.open(data_file, "r", encoding="latin-1", newline="") as f:
+        assert f.read(2**62) == DATA.decode("latin-1")
 
 
 def test_readinto_odd_buffers(client: Client, data_file: str) -> None:
