@@ -112,6 +112,12 @@ _GENERIC_KINDS = frozenset({1, 20, 10000, -5})
 _PERMISSION_MARKS = ("permission denied", "os error 13")
 
 
+def _about_workers(text: str) -> bool:
+    """Whether a failure to reach something names workers, not the masters."""
+    lowered = text.lower()
+    return "worker " in lowered or "replica" in lowered
+
+
 def kind_name(code: int) -> str:
     """Name a native status code: ``"FileNotFound"``, ``"Timeout"``..."""
     known = _SERVER_KINDS.get(code) or _CLIENT_KINDS.get(code)
@@ -135,7 +141,7 @@ def from_status(
     if code in _GENERIC_KINDS and any(m in text.lower() for m in _PERMISSION_MARKS):
         errno_value, cls = errno.EACCES, None
 
-    if code in _MASTER_SEARCH_KINDS and masters:
+    if code in _MASTER_SEARCH_KINDS and masters and not _about_workers(text):
         missing = [m for m in masters if m not in text]
         if missing:
             text = f"{text} (masters tried: {', '.join(masters)})"

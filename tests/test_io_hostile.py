@@ -247,8 +247,11 @@ def test_a_write_cut_off_by_a_stopped_worker_never_looks_complete(
         raw = c.open("/cut", "wb", buffering=0)
         raw.write(b"a" * 300 * 1024)
         mc.stop_worker(0)
-        with pytest.raises(OSError, match="/cut"):
+        with pytest.raises(OSError, match="/cut") as failed:
             raw.write(b"b" * 300 * 1024)
+        # The worker failed, not the masters: they are not named as tried.
+        assert "worker" in str(failed.value)
+        assert "masters tried" not in str(failed.value)
         # Closing does not pass the failed file off as written.
         with pytest.raises(OSError, match="not completed"):
             raw.close()
