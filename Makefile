@@ -56,6 +56,8 @@ $(STAMPS)/apt:
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	{ command -v fusermount3 >/dev/null && \
 	  /sbin/ldconfig -p | grep 'libfuse3\.so\.3' >/dev/null; } || missing="$$missing fuse3"; \
+	command -v cc >/dev/null || missing="$$missing gcc libc6-dev"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
 	  echo "installing Debian packages:$$missing"; \
@@ -66,9 +68,11 @@ $(STAMPS)/apt:
 	@touch $@
 
 # The virtual environment, with the build tools the editable install needs.
-$(STAMPS)/venv:
+# A half-made .venv (one without a working pip) is made again.
+$(STAMPS)/venv: $(STAMPS)/apt
 	@mkdir -p $(STAMPS)
-	[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip --version >/dev/null 2>&1 || \
+	  { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q "maturin>=1.5,<2" "cffi>=1.16"
 	@touch $@
