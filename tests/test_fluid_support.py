@@ -12,8 +12,10 @@ from typing import Any
 
 DATA = Path(__file__).parent / "data" / "fluid"
 SAMPLES = sorted((DATA / "configs").glob("*.json"))
-CRDS = DATA / "crds"
 REPO = Path(__file__).resolve().parent.parent
+# Fluid's CRDs are read where the project's shared material keeps them; they
+# are Fluid's text, not ours, so the repository holds no copy.
+CRDS = REPO.parent / "shared" / "fluid" / "crds"
 
 
 def write_config(directory: Path, document: Any, name: str = "config.json") -> Path:
