@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,35 +17,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_fluid_support import REPO, assert_clean_failure, basic_config, write_config
+from fuse_support import MOUNT_WAIT_S, fuse_marks, wait_mounted
+from test_fluid_support import (
+    REPO,
+    assert_clean_failure,
+    basic_config,
+    fluid_args,
+    fluid_command,
+    write_config,
+)
 
 from curvine_py.testing import MiniCluster
 from fluid.errors import EXIT_CHECK
 
 PROBE = REPO / "fluid" / "deploy" / "readiness-probe.sh"
-MOUNT_WAIT_S = 30.0
-
-
-def _unusable() -> str | None:
-    try:
-        fd = os.open("/dev/fuse", os.O_RDWR)
-    except OSError as exc:
-        return f"/dev/fuse is not usable here: {exc.strerror}"
-    os.close(fd)
-    if shutil.which("fusermount3") is None:
-        return "fusermount3 is not installed (Debian package fuse3)"
-    try:
-        import mfusepy  # type: ignore[import-untyped]  # noqa: F401
-    except (ImportError, OSError) as exc:
-        return f"mfusepy cannot load libfuse3: {exc}"
-    return None
-
-
-REASON = _unusable()
-pytestmark = [
-    pytest.mark.fuse,
-    pytest.mark.skipif(REASON is not None, reason=REASON or ""),
-]
+pytestmark = fuse_marks()
 
 
 def _fuse_program(directory: Path) -> Path:
@@ -69,29 +54,22 @@ def tree(cluster: MiniCluster) -> MiniCluster:
     return cluster
 
 
+def _config(directory: Path, cluster: MiniCluster, target: Path) -> Path:
+    """A config.json in ``directory`` for ``target``, with two I/O threads."""
+    doc = basic_config(cluster.master_endpoints, target, **{"io-threads": "2"})
+    return write_config(directory, doc)
+
+
 def _start(
     tmp_path: Path, cluster: MiniCluster, target: Path, *extra: str
 ) -> subprocess.Popen[str]:
-    doc = basic_config(cluster.master_endpoints, target, **{"io-threads": "2"})
-    cfg = write_config(tmp_path, doc)
+    cfg = _config(tmp_path, cluster, target)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("CURVINE_", "FLUID_"))
     }
+    home, fuse_bin = tmp_path / "home", _fuse_program(tmp_path)
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fluid",
-            "--config",
-            str(cfg),
-            "--curvine-home",
-            str(tmp_path / "home"),
-            "--fuse-bin",
-            str(_fuse_program(tmp_path)),
-            "--parent-wait",
-            "5",
-            *extra,
-        ],
+        fluid_command(*fluid_args(cfg, home, fuse_bin, "--parent-wait", "5", *extra)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -107,18 +85,6 @@ def _answers(target: Path) -> bool:
     except OSError:
         return False
     return os.path.ismount(target)
-
-
-def _wait_mounted(target: Path, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + MOUNT_WAIT_S
-    while time.monotonic() < deadline:
-        if _answers(target):
-            return
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"exited {proc.returncode}:\n{out}\n{err}")
-        time.sleep(0.05)
-    pytest.fail(f"{target} was not mounted within {MOUNT_WAIT_S} s")
 
 
 def _stop(target: Path, proc: subprocess.Popen[str]) -> None:
@@ -153,7 +119,7 @@ def mounted(
     target.parent.mkdir()
     proc = _start(tmp_path, tree, target)
     try:
-        _wait_mounted(target, proc)
+        wait_mounted(target, proc, _answers)
         yield target, proc
     finally:
         _stop(target, proc)
@@ -218,7 +184,7 @@ def test_a_dead_mount_is_unmounted_and_mounted_again(
 
     again = _start(tmp_path, tree, target)
     try:
-        _wait_mounted(target, again)
+        wait_mounted(target, again, _answers)
         assert sorted(os.listdir(target)) == ["eval", "train"]
     finally:
         _stop(target, again)
@@ -300,27 +266,15 @@ def test_a_target_under_a_hung_mount_fails_within_the_check_timeout(
     try:
         (tmp_path / "under").mkdir()
         inner = target / "train" / "thin-fuse"
-        doc = basic_config(tree.master_endpoints, inner, **{"io-threads": "2"})
-        cfg = write_config(tmp_path / "under", doc)
+        cfg = _config(tmp_path / "under", tree, inner)
+        home = tmp_path / "under" / "home"
         # Without a bound the look at the parent would wait as long as the
         # stopped server does; this test's own timeout would end it first.
+        args = fluid_args(
+            cfg, home, "/bin/true", "--check-timeout", "1", "--parent-wait", "3600"
+        )
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fluid",
-                "--config",
-                str(cfg),
-                "--curvine-home",
-                str(tmp_path / "under" / "home"),
-                "--fuse-bin",
-                "/bin/true",
-                "--check-timeout",
-                "1",
-                "--parent-wait",
-                "3600",
-                "--dry-run",
-            ],
+            fluid_command(*args, "--dry-run"),
             capture_output=True,
             text=True,
             timeout=30,
@@ -347,19 +301,10 @@ def test_two_dead_mounts_stacked_on_the_target_are_both_unmounted(
     target.parent.mkdir()
     # An empty dataset, so that a second server may mount over the first.
     doc = basic_config(tree.master_endpoints, target, "curvine:///other")
+    cfg = write_config(tmp_path, doc)
+    args = fluid_args(cfg, tmp_path / "home", _fuse_program(tmp_path), "--dry-run")
     dry = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fluid",
-            "--config",
-            str(write_config(tmp_path, doc)),
-            "--curvine-home",
-            str(tmp_path / "home"),
-            "--fuse-bin",
-            str(_fuse_program(tmp_path)),
-            "--dry-run",
-        ],
+        fluid_command(*args),
         capture_output=True,
         text=True,
         timeout=60,
@@ -393,22 +338,10 @@ def test_two_dead_mounts_stacked_on_the_target_are_both_unmounted(
         fake = tmp_path / "again" / "fake-fuse"
         fake.write_text("#!/bin/sh\nexit 0\n")
         fake.chmod(0o755)
-        doc = basic_config(tree.master_endpoints, target, **{"io-threads": "2"})
-        cfg = write_config(tmp_path / "again", doc)
+        cfg = _config(tmp_path / "again", tree, target)
+        home = tmp_path / "again" / "home"
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fluid",
-                "--config",
-                str(cfg),
-                "--curvine-home",
-                str(tmp_path / "again" / "home"),
-                "--fuse-bin",
-                str(fake),
-                "--parent-wait",
-                "5",
-            ],
+            fluid_command(*fluid_args(cfg, home, fake, "--parent-wait", "5")),
             capture_output=True,
             text=True,
             timeout=60,

@@ -20,6 +20,8 @@ from test_fluid_support import (
     REPO,
     assert_clean_failure,
     basic_config,
+    fluid_args,
+    fluid_command,
     recorder,
     run_fluid,
     write_config,
@@ -417,22 +419,8 @@ def _run_with_resolv(
 ) -> subprocess.CompletedProcess[str]:
     script, _ = recorder(tmp_path)
     cfg = write_config(tmp_path, basic_config(endpoints, tmp_path / "t"))
-    inner = [
-        sys.executable,
-        "-m",
-        "fluid",
-        "--config",
-        str(cfg),
-        "--curvine-home",
-        str(tmp_path / "home"),
-        "--fuse-bin",
-        str(script),
-        "--parent-wait",
-        "0",
-        "--check-timeout",
-        "1",
-        "--dry-run",
-    ]
+    args = fluid_args(cfg, tmp_path / "home", script, "--parent-wait", "0")
+    inner = fluid_command(*args, "--check-timeout", "1", "--dry-run")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CURVINE_")}
     return subprocess.run(
         [
@@ -505,19 +493,9 @@ def test_a_full_stdout_does_not_stop_the_exec(tmp_path: Path, leader: str) -> No
     cfg = write_config(tmp_path, basic_config(leader, tmp_path / "t"))
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fluid",
-                "--config",
-                str(cfg),
-                "--curvine-home",
-                str(tmp_path / "h"),
-                "--fuse-bin",
-                str(script),
-                "--parent-wait",
-                "0",
-            ],
+            fluid_command(
+                *fluid_args(cfg, tmp_path / "h", script, "--parent-wait", "0")
+            ),
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
@@ -607,23 +585,9 @@ def test_thousands_of_endpoints_are_refused() -> None:
 def test_a_relative_fuse_bin_runs_the_same_program_by_hand(tmp_path: Path) -> None:
     script, _ = recorder(tmp_path)
     cfg = write_config(tmp_path, _doc())
+    args = fluid_args(cfg, tmp_path / "home", script.name, "--check-timeout", "1")
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fluid",
-            "--config",
-            str(cfg),
-            "--curvine-home",
-            str(tmp_path / "home"),
-            "--fuse-bin",
-            script.name,
-            "--check-timeout",
-            "1",
-            "--parent-wait",
-            "0",
-            "--dry-run",
-        ],
+        fluid_command(*args, "--parent-wait", "0", "--dry-run"),
         capture_output=True,
         text=True,
         timeout=30,

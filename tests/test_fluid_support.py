@@ -56,6 +56,29 @@ def recorder(directory: Path) -> tuple[Path, Path]:
     return script, out
 
 
+def fluid_args(
+    cfg: str | os.PathLike[str],
+    home: str | os.PathLike[str],
+    fuse_bin: str | os.PathLike[str],
+    *extra: str | os.PathLike[str],
+) -> list[str]:
+    """curvine-fluid's arguments for a config, a Curvine home and a FUSE program."""
+    return [
+        "--config",
+        str(cfg),
+        "--curvine-home",
+        str(home),
+        "--fuse-bin",
+        str(fuse_bin),
+        *map(str, extra),
+    ]
+
+
+def fluid_command(*args: str | os.PathLike[str]) -> list[str]:
+    """The command line of ``python -m fluid`` with ``args``."""
+    return [sys.executable, "-m", "fluid", *map(str, args)]
+
+
 def run_fluid(
     *args: str | os.PathLike[str],
     env: dict[str, str] | None = None,
@@ -67,7 +90,7 @@ def run_fluid(
     }
     base.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "fluid", *map(str, args)],
+        fluid_command(*args),
         capture_output=True,
         text=True,
         timeout=timeout,

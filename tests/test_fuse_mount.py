@@ -6,43 +6,21 @@ import errno
 import hashlib
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fuse_support import fuse_marks, wait_mounted
 
 from curvine_py.testing import MiniCluster
 
+pytestmark = fuse_marks()
 
-def _fuse_unusable_reason() -> str | None:
-    try:
-        fd = os.open("/dev/fuse", os.O_RDWR)
-    except OSError as e:
-        return f"/dev/fuse is not usable here: {e.strerror}"
-    os.close(fd)
-    if shutil.which("fusermount3") is None:
-        return "fusermount3 is not installed (Debian package fuse3)"
-    try:
-        import mfusepy  # type: ignore[import-untyped]  # noqa: F401
-    except (ImportError, OSError) as e:
-        return f"mfusepy cannot load libfuse3: {e}"
-    return None
-
-
-_REASON = _fuse_unusable_reason()
-pytestmark = [
-    pytest.mark.fuse,
-    pytest.mark.skipif(_REASON is not None, reason=_REASON or ""),
-]
-
-MOUNT_WAIT_S = 30.0
 MIB = 1024 * 1024
 
 # Several blocks of 1 MiB and a ragged tail, so reads cross block boundaries.
@@ -51,18 +29,6 @@ PAYLOAD = random.Random(7).randbytes(3 * MIB + 12345)
 
 def _fuse_cmd(*args: str | os.PathLike[str]) -> list[str]:
     return [sys.executable, "-m", "curvine_py.fuse", *map(str, args)]
-
-
-def _wait_mounted(mnt: Path, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + MOUNT_WAIT_S
-    while time.monotonic() < deadline:
-        if os.path.ismount(mnt):
-            return
-        if proc.poll() is not None:
-            _, err = proc.communicate()
-            pytest.fail(f"curvine-py-fuse exited {proc.returncode}: {err.decode()}")
-        time.sleep(0.05)
-    pytest.fail(f"{mnt} was not mounted within {MOUNT_WAIT_S} s")
 
 
 def _unmount(mnt: Path, proc: subprocess.Popen[bytes]) -> int:
@@ -91,7 +57,7 @@ def _mounted(
         _fuse_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        _wait_mounted(mnt, proc)
+        wait_mounted(mnt, proc)
         yield proc
     finally:
         _unmount(mnt, proc)
