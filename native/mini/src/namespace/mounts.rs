@@ -43,28 +43,14 @@ fn merge(info: &mut MountInfoProto, o: &MountOptionsProto) {
         info.ttl_action = v;
     }
     info.read_verify_ufs = o.read_verify_ufs;
-    if o.storage_type.is_some() {
-        info.storage_type = o.storage_type;
-    }
-    if o.block_size.is_some() {
-        info.block_size = o.block_size;
-    }
-    if o.replicas.is_some() {
-        info.replicas = o.replicas;
-    }
+    info.storage_type = o.storage_type.or(info.storage_type);
+    info.block_size = o.block_size.or(info.block_size);
+    info.replicas = o.replicas.or(info.replicas);
     info.write_type = o.write_type;
-    if o.provider.is_some() {
-        info.provider = o.provider;
-    }
-    if o.auto_cache.is_some() {
-        info.auto_cache = o.auto_cache;
-    }
-    if o.access_mode.is_some() {
-        info.access_mode = o.access_mode;
-    }
-    if o.write_cache.is_some() {
-        info.write_cache = o.write_cache;
-    }
+    info.provider = o.provider.or(info.provider);
+    info.auto_cache = o.auto_cache.or(info.auto_cache);
+    info.access_mode = o.access_mode.or(info.access_mode);
+    info.write_cache = o.write_cache.or(info.write_cache);
 }
 
 impl Namespace {
